@@ -1,0 +1,866 @@
+//! The OCI lifecycle: create, start, state, kill, delete, run — what each CLI
+//! command calls. The parent side of `create` lives here; the child side is
+//! process::init.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, Spec};
+
+use crate::cgroups::{self, CgroupError, CgroupManager};
+use crate::hooks::{self, HookError};
+use crate::namespaces::{self, NamespaceError};
+use crate::process::init::{self, InitConfig};
+use crate::process::sync::{Channel, Message, SyncError};
+use crate::process::{ProcessError, ProcessPlan};
+use crate::rootfs::{self, DeviceEntry, MountEntry, RootfsPlan};
+use crate::seccomp::{self, SeccompError};
+use crate::spec::{self, SpecError};
+use crate::state::{self, ContainerState, StateError, Status};
+use crate::sys::{self, Forked};
+use crate::terminal::{self, TerminalError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Namespace(#[from] NamespaceError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    /// A step inside the container failed; the text names it.
+    #[error("{0}")]
+    Init(String),
+    #[error("{op}: {errno}")]
+    Sys { op: String, errno: Errno },
+    #[error("container {id} is {status}: {what}")]
+    WrongStatus { id: String, status: Status, what: &'static str },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ContainerError {
+    let op = op.into();
+    move |errno| ContainerError::Sys { op, errno }
+}
+
+/// Flags of `create` and `run`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub root: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub systemd_cgroup: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `create`: the init waits on start.sock for `start`.
+    Create,
+    /// `run`: the init goes straight on to execve.
+    Run,
+}
+
+/// A container that `create` (or `run`) just made.
+pub struct Created {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub dir: PathBuf,
+    pub state: ContainerState,
+    /// The pty master, when `run` relays a terminal itself.
+    pub console: Option<OwnedFd>,
+    /// The child is ours (clone3 parent): waitpid gives its exit status.
+    pub is_child: bool,
+}
+
+/// The device rules runc grants every container on top of config.json's:
+/// mknod of any node, the default /dev nodes, ptys, tun.
+fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
+    let rule = |t: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(t));
+        r.set_major(major);
+        r.set_minor(minor);
+        r.set_access(Some(access.to_string()));
+        r
+    };
+    use LinuxDeviceType::{B, C};
+    vec![
+        rule(C, None, None, "m"),
+        rule(B, None, None, "m"),
+        rule(C, Some(1), Some(3), "rwm"),
+        rule(C, Some(1), Some(8), "rwm"),
+        rule(C, Some(1), Some(7), "rwm"),
+        rule(C, Some(5), Some(0), "rwm"),
+        rule(C, Some(1), Some(5), "rwm"),
+        rule(C, Some(1), Some(9), "rwm"),
+        rule(C, Some(5), Some(1), "rwm"),
+        rule(C, Some(136), None, "rwm"),
+        rule(C, Some(5), Some(2), "rwm"),
+        rule(C, Some(10), Some(200), "rwm"),
+    ]
+}
+
+/// Undoes a half-made container when `create` fails.
+struct Cleanup<'a> {
+    dir: &'a Path,
+    cgroup: Option<cgroups::CgroupState>,
+    child: Option<(i32, BorrowedFd<'a>)>,
+    armed: bool,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some((pid, pidfd)) = self.child {
+            let _ = sys::pidfd_send_signal(pidfd, libc::SIGKILL);
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cgroups::from_state(cg).destroy();
+        }
+        let _ = std::fs::remove_dir_all(self.dir);
+    }
+}
+
+fn start_socket_path(dir_fd: &impl AsRawFd) -> PathBuf {
+    // A path through the directory's descriptor stays short whatever --root
+    // is (sun_path holds 108 bytes; containerd's state paths are longer).
+    PathBuf::from(format!("/proc/self/fd/{}/{}", dir_fd.as_raw_fd(), state::START_SOCKET))
+}
+
+/// Everything `create` decides from config.json before cloning.
+struct Plans {
+    ns: namespaces::NamespacePlan,
+    rootfs: Option<RootfsPlan>,
+    process: ProcessPlan,
+}
+
+fn build_plans(
+    spec: &Spec,
+    opts: &CreateOptions,
+    rootfs_path: &Path,
+    cg: &dyn CgroupManager,
+) -> Result<Plans, ContainerError> {
+    let ns = namespaces::plan(spec, cg.clone_into().is_none())?;
+    let process_spec =
+        spec.process().as_ref().ok_or_else(|| ContainerError::Usage("config.json: process: missing".into()))?;
+    let mut process = ProcessPlan::from_spec(process_spec)?;
+    let linux = spec.linux().as_ref();
+    if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
+        process.set_personality(&p.domain());
+    }
+    if let Some(s) = linux.and_then(|l| l.seccomp().as_ref()) {
+        process.seccomp = Some(seccomp::compile(s)?);
+    }
+    let rootfs = if ns.join_mount {
+        None
+    } else {
+        let mounts: Vec<MountEntry> =
+            spec.mounts().iter().flatten().map(|m| MountEntry::parse(m, &opts.bundle)).collect();
+        // /dev is set up unless the config binds the host's /dev wholesale.
+        let dev_mount = mounts.iter().find(|m| m.destination == Path::new("/dev"));
+        let setup_dev = dev_mount.is_none_or(|m| !m.bind);
+        let devices = linux
+            .and_then(|l| l.devices().as_ref())
+            .map(|d| d.iter().map(DeviceEntry::from_spec).collect())
+            .unwrap_or_default();
+        let propagation = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+            None | Some("") => None,
+            Some(p) => Some(rootfs::parse_propagation(p).ok_or_else(|| SpecError::Invalid {
+                field: "linux.rootfsPropagation".into(),
+                msg: format!("{p:?} is not a propagation mode"),
+            })?),
+        };
+        let in_userns = ns.new_user || ns.joins.iter().any(|j| j.kind == LinuxNamespaceType::User);
+        Some(RootfsPlan {
+            rootfs: rootfs_path.to_path_buf(),
+            mounts,
+            readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
+            propagation,
+            setup_dev,
+            devices,
+            bind_devices: in_userns,
+            masked_paths: linux
+                .and_then(|l| l.masked_paths().as_ref())
+                .map(|v| v.iter().map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            readonly_paths: linux
+                .and_then(|l| l.readonly_paths().as_ref())
+                .map(|v| v.iter().map(PathBuf::from).collect())
+                .unwrap_or_default(),
+            no_pivot: opts.no_pivot,
+            new_mount_ns: ns.new_mount,
+            cgroup_mount: cg.mount_view(ns.new_cgroup),
+        })
+    };
+    Ok(Plans { ns, rootfs, process })
+}
+
+/// Writes the pid file atomically (runc's engines read it as soon as create returns).
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp =
+        dir.join(format!(".{}.tmp", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+    std::fs::write(&tmp, pid.to_string())
+        .map_err(|e| ContainerError::Sys { op: format!("write pid file {}", tmp.display()), errno: io_errno(&e) })?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| ContainerError::Sys { op: format!("write pid file {}", path.display()), errno: io_errno(&e) })
+}
+
+pub fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
+    let mut v = st.oci_json(Status::Creating);
+    v["status"] = status.into();
+    v
+}
+
+/// `create` (Mode::Create) and the first half of `run` (Mode::Run).
+pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerError> {
+    cgroups::check_systemd_flag(opts.systemd_cgroup)?;
+    let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
+    let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, armed: true };
+
+    let spec = spec::load(&opts.bundle)?;
+    spec::validate(&spec, &opts.bundle)?;
+    let rootfs_path = spec::rootfs_path(&spec, &opts.bundle)?;
+    let linux = spec.linux().as_ref();
+    let process_spec = spec.process().as_ref();
+    let terminal = process_spec.and_then(|p| p.terminal()).unwrap_or(false);
+    if terminal && opts.console_socket.is_none() && mode == Mode::Create {
+        return Err(ContainerError::Usage(
+            "process.terminal is true but no --console-socket was given: a detached container needs one to hand the terminal to".into(),
+        ));
+    }
+
+    // Cgroup first: on cgroup v2 the child is cloned straight into it.
+    let layout = cgroups::detect()?;
+    let cg = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
+    cg.create()?;
+    cleanup.cgroup = Some(cg.state());
+    if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
+        let mut res = res.clone();
+        if let Some(devs) = res.devices().as_ref().filter(|d| !d.is_empty()) {
+            let mut all = devs.clone();
+            all.extend(default_device_rules());
+            res.set_devices(Some(all));
+        }
+        cg.apply(&res)?;
+    }
+
+    let plans = build_plans(&spec, opts, &rootfs_path, cg.as_ref())?;
+    let hooks_spec = spec.hooks().as_ref();
+    let runtime_hooks = hooks_spec.is_some_and(|h| {
+        h.prestart().as_ref().is_some_and(|v| !v.is_empty())
+            || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
+    });
+
+    let mut st = ContainerState {
+        oci_version: state::OCI_VERSION.to_string(),
+        id: opts.id.clone(),
+        status: Status::Creating,
+        pid: 0,
+        init_start_time: 0,
+        bundle: opts.bundle.clone(),
+        rootfs: rootfs_path.clone(),
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup: Some(cg.state()),
+        own_pid_ns: plans.ns.new_pid,
+        paused: false,
+        poststart_hooks: hooks_spec.and_then(|h| h.poststart().clone()),
+        poststop_hooks: hooks_spec.and_then(|h| h.poststop().clone()),
+    };
+    // Saved before anything runs: a create killed half-way is still found
+    // (and cleaned up) by `delete --force`.
+    state::save(&dir, &st)?;
+
+    // The socket `start` will connect to; the init inherits it.
+    let listener = if mode == Mode::Create {
+        let l = socket::socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
+            .map_err(sys_err("create start.sock"))?;
+        let addr = UnixAddr::new(&start_socket_path(&dir_lock)).map_err(sys_err("name start.sock"))?;
+        socket::bind(l.as_raw_fd(), &addr).map_err(sys_err("bind start.sock"))?;
+        socket::listen(&l, socket::Backlog::new(1).unwrap_or(socket::Backlog::MAXCONN))
+            .map_err(sys_err("listen on start.sock"))?;
+        Some(l)
+    } else {
+        None
+    };
+    // The console socket: the caller's, or (foreground run) a pair whose other end we keep.
+    let (console_child, console_parent) = match (terminal, &opts.console_socket) {
+        (false, _) => (None, None),
+        (true, Some(path)) => {
+            let s = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+                .map_err(sys_err("create console socket"))?;
+            let addr = UnixAddr::new(path).map_err(sys_err(format!("console socket {}", path.display())))?;
+            socket::connect(s.as_raw_fd(), &addr)
+                .map_err(sys_err(format!("connect to console socket {}", path.display())))?;
+            (Some(s), None)
+        }
+        (true, None) => {
+            let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(sys_err("create console socket pair"))?;
+            (Some(a), Some(b))
+        }
+    };
+
+    let sysctl: Vec<(String, String)> = linux
+        .and_then(|l| l.sysctl().as_ref())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let hook_state_json = hook_state(&st, "creating");
+    let (parent_chan, child_chan) = Channel::pair()?;
+    let keyring = (!opts.no_new_keyring).then(|| sys::cstring(format!("_ses.{}", opts.id)));
+    let own_time = plans.ns.enter_parent_side()?;
+    if mode == Mode::Run {
+        // A second fork (joined user namespace) would orphan the real init:
+        // be its subreaper so that we can still wait for it.
+        let _ = sys::set_child_subreaper();
+    }
+    let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.clone_into());
+    namespaces::NamespacePlan::leave_parent_side(own_time);
+    let (mut pid, mut pidfd) = match forked.map_err(sys_err("clone3 the container init"))? {
+        Forked::Child => {
+            // The flock belongs to the open file, which the init shares until
+            // it closes its copy: keep it and `start` would wait forever.
+            drop(dir_lock);
+            drop(parent_chan);
+            if let Some(k) = &keyring {
+                // Not fatal where the kernel has no keyrings (ENOSYS) or refuses (EACCES, EPERM).
+                let _ = sys::join_session_keyring(k);
+            }
+            let cfg = InitConfig {
+                namespaces: &plans.ns,
+                rootfs: plans.rootfs.as_ref(),
+                process: plans.process.clone(),
+                hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+                domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
+                sysctl,
+                runtime_hooks,
+                create_container_hooks: hooks_spec.and_then(|h| h.create_container().clone()).unwrap_or_default(),
+                start_container_hooks: hooks_spec.and_then(|h| h.start_container().clone()).unwrap_or_default(),
+                hook_state: hook_state_json,
+                start_listener: listener.as_ref(),
+                preserve_fds: opts.preserve_fds,
+                console_socket: console_child.as_ref(),
+            };
+            init::run(cfg, child_chan);
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_chan);
+    drop(console_child);
+    drop(listener);
+    let mut chan = parent_chan;
+    let pidfd_raw = pidfd.as_raw_fd();
+    cleanup.child = Some((pid, sys::borrow(pidfd_raw)));
+
+    if plans.ns.new_user {
+        let linux = linux.expect("a user namespace comes from linux.namespaces");
+        namespaces::write_id_maps(
+            pid,
+            linux.uid_mappings().as_deref().unwrap_or(&[]),
+            linux.gid_mappings().as_deref().unwrap_or(&[]),
+        )?;
+    }
+    if cg.clone_into().is_none() {
+        cg.add_process(pid)?;
+    }
+    if plans.ns.child_waits_for_go() {
+        chan.send(&Message::Go)?;
+    }
+    st.pid = pid;
+    loop {
+        match chan.recv() {
+            Ok(Message::RunHooks) => {
+                let hs = hook_state(&st, "creating");
+                if let Some(h) = hooks_spec {
+                    hooks::run_all(h.prestart().as_ref(), &hs, "prestart")?;
+                    hooks::run_all(h.create_runtime().as_ref(), &hs, "createRuntime")?;
+                }
+                chan.send(&Message::HooksDone)?;
+            }
+            Ok(Message::Pid(p)) => {
+                // The real init is a grandchild (second fork).
+                pid = p;
+                st.pid = p;
+                let fd = sys::pidfd_open(p).map_err(sys_err("open the init's pidfd"))?;
+                pidfd = fd;
+                cleanup.child = None;
+            }
+            Ok(Message::Ready) => break,
+            Ok(Message::Error { message, .. }) => return Err(ContainerError::Init(message)),
+            Ok(other) => return Err(SyncError::Unexpected { expected: "Ready", got: other }.into()),
+            Err(SyncError::Closed) => {
+                return Err(ContainerError::Init("the container init exited during setup".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // The init sent the pty master before Ready.
+    let console = match &console_parent {
+        Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
+        None => None,
+    };
+    st.init_start_time = state::proc_stat(pid).map(|s| s.start_time).unwrap_or(0);
+    st.status = Status::Created;
+    state::save(&dir, &st)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    match mode {
+        Mode::Create => chan.send(&Message::WaitForStart)?,
+        Mode::Run => {
+            chan.send(&Message::Start)?;
+            // EOF means execve succeeded (the channel is close-on-exec).
+            match chan.recv() {
+                Err(SyncError::Closed) => {}
+                Ok(Message::Error { message, .. }) => return Err(ContainerError::Init(message)),
+                Ok(other) => return Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
+                Err(e) => return Err(e.into()),
+            }
+            st.status = Status::Running;
+            state::save(&dir, &st)?;
+        }
+    }
+    cleanup.armed = false;
+    drop(cleanup);
+    drop(dir_lock);
+    let is_child = !plans.ns.second_fork;
+    Ok(Created { pid, pidfd, dir, state: st, console, is_child })
+}
+
+fn run_poststart(st: &ContainerState) {
+    if let Some(list) = &st.poststart_hooks {
+        let hs = hook_state(st, "running");
+        for h in list {
+            if let Err(e) = hooks::run(h, &hs, "poststart") {
+                crate::warn(&format!("{e}"));
+            }
+        }
+    }
+}
+
+/// `start`: wake a created container's init and wait until its program runs.
+pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
+    let (dir, mut st) = state::load(root, id)?;
+    let lock = state::lock_dir(&dir)?;
+    let status = st.status(&dir);
+    if status != Status::Created {
+        return Err(ContainerError::WrongStatus {
+            id: id.to_string(),
+            status,
+            what: "only a created container can be started",
+        });
+    }
+    let sock = socket::socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(sys_err("create a socket"))?;
+    let addr = UnixAddr::new(&start_socket_path(&lock)).map_err(sys_err("name start.sock"))?;
+    match socket::connect(sock.as_raw_fd(), &addr) {
+        Ok(()) => {}
+        Err(Errno::ECONNREFUSED) | Err(Errno::ENOENT) => {
+            return Err(ContainerError::WrongStatus {
+                id: id.to_string(),
+                status: Status::Stopped,
+                what: "its init is gone",
+            })
+        }
+        Err(e) => return Err(sys_err("connect to start.sock")(e)),
+    }
+    let mut conn = Channel::from_fd(sock);
+    let result = match conn.recv() {
+        Err(SyncError::Closed) => Ok(()),
+        Ok(Message::Error { message, .. }) => Err(ContainerError::Init(message)),
+        Ok(other) => Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
+        Err(e) => Err(e.into()),
+    };
+    let _ = std::fs::remove_file(dir.join(state::START_SOCKET));
+    result?;
+    st.status = Status::Running;
+    state::save(&dir, &st)?;
+    drop(lock);
+    run_poststart(&st);
+    Ok(())
+}
+
+/// `state`: the runtime-spec JSON.
+pub fn state(root: &Path, id: &str) -> Result<serde_json::Value, ContainerError> {
+    let (dir, st) = state::load(root, id)?;
+    let status = live_status(&dir, &st);
+    Ok(st.oci_json(status))
+}
+
+/// The status, with pause read from the freezer rather than remembered.
+pub fn live_status(dir: &Path, st: &ContainerState) -> Status {
+    let s = st.status(dir);
+    if s == Status::Running || s == Status::Paused {
+        if let Some(cg) = &st.cgroup {
+            if cgroups::from_state(cg).is_frozen().unwrap_or(false) {
+                return Status::Paused;
+            }
+        }
+        return Status::Running;
+    }
+    s
+}
+
+/// Signal by name (`TERM`, `SIGTERM`) or number.
+pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(ContainerError::Usage(format!("invalid signal {s:?}: numbers go from 1 to 64")));
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    if let Some(rt) = name.strip_prefix("SIGRTMIN") {
+        let base = libc::SIGRTMIN();
+        let off: i32 = if rt.is_empty() {
+            0
+        } else {
+            rt.trim_start_matches('+').parse().map_err(|_| ContainerError::Usage(format!("invalid signal {s:?}")))?
+        };
+        return Ok(base + off);
+    }
+    if let Some(rt) = name.strip_prefix("SIGRTMAX") {
+        let base = libc::SIGRTMAX();
+        let off: i32 = if rt.is_empty() {
+            0
+        } else {
+            rt.parse().map_err(|_| ContainerError::Usage(format!("invalid signal {s:?}")))?
+        };
+        return Ok(base + off);
+    }
+    name.parse::<Signal>().map(|s| s as i32).map_err(|_| ContainerError::Usage(format!("invalid signal {s:?}")))
+}
+
+fn open_init(st: &ContainerState) -> Option<OwnedFd> {
+    let fd = sys::pidfd_open(st.pid).ok()?;
+    // The pidfd pins the process: check after opening that it is still ours.
+    st.init_alive().then_some(fd)
+}
+
+/// `kill`: signal the init (or, with `all`, every process of the container).
+pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), ContainerError> {
+    let (dir, st) = state::load(root, id)?;
+    let status = live_status(&dir, &st);
+    if status == Status::Stopped {
+        return Err(ContainerError::WrongStatus { id: id.to_string(), status, what: "there is no process to signal" });
+    }
+    if all {
+        signal_all(&st, signal)?;
+        return Ok(());
+    }
+    let pidfd = open_init(&st).ok_or(ContainerError::WrongStatus {
+        id: id.to_string(),
+        status: Status::Stopped,
+        what: "there is no process to signal",
+    })?;
+    sys::pidfd_send_signal(pidfd.as_fd(), signal).map_err(sys_err(format!("signal {signal} to pid {}", st.pid)))?;
+    if status == Status::Paused && signal == libc::SIGKILL {
+        if let Some(cg) = &st.cgroup {
+            let _ = cgroups::from_state(cg).thaw();
+        }
+    }
+    Ok(())
+}
+
+fn signal_all(st: &ContainerState, signal: i32) -> Result<(), ContainerError> {
+    let Some(cgs) = &st.cgroup else { return Ok(()) };
+    let cg = cgroups::from_state(cgs);
+    let frozen = cg.is_frozen().unwrap_or(false);
+    for pid in cg.pids()? {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::try_from(signal).ok());
+    }
+    if frozen && signal == libc::SIGKILL {
+        let _ = cg.thaw();
+    }
+    Ok(())
+}
+
+/// Waits for a pidfd to become readable (the process exited), up to `limit`.
+pub fn wait_exit(pidfd: BorrowedFd<'_>, limit: Duration) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut fds = [PollFd::new(pidfd, PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, ms) {
+            Ok(n) if n > 0 => return true,
+            Ok(_) => return false,
+            Err(Errno::EINTR) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// `delete`: kill what is left (with `force`, or a created container), remove
+/// the cgroup and the state, run poststop hooks.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> {
+    let dir = state::container_dir(root, id)?;
+    let loaded = state::load(root, id);
+    let st = match loaded {
+        Ok((_, st)) => st,
+        Err(StateError::NotFound(_)) if dir.is_dir() && force => {
+            // A create that died before writing any state: only the directory is left.
+            let _ = std::fs::remove_dir_all(&dir);
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let _lock = state::lock_dir(&dir)?;
+    let status = live_status(&dir, &st);
+    match status {
+        Status::Running | Status::Paused if !force => {
+            return Err(ContainerError::WrongStatus {
+                id: id.to_string(),
+                status,
+                what: "stop it first or use --force",
+            });
+        }
+        Status::Creating if !force && st.pid > 0 => {
+            return Err(ContainerError::WrongStatus {
+                id: id.to_string(),
+                status,
+                what: "it is still being created; use --force",
+            });
+        }
+        _ => {}
+    }
+    if status != Status::Stopped {
+        if let Some(pidfd) = open_init(&st) {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            if status == Status::Paused {
+                if let Some(cg) = &st.cgroup {
+                    let _ = cgroups::from_state(cg).thaw();
+                }
+            }
+            wait_exit(pidfd.as_fd(), Duration::from_secs(10));
+        }
+    }
+    if let Some(cgs) = &st.cgroup {
+        let cg = cgroups::from_state(cgs);
+        // Without its own pid namespace the container's other processes
+        // outlive the init: take them down through the cgroup.
+        if !st.own_pid_ns || status == Status::Creating {
+            for _ in 0..100 {
+                let pids = cg.pids().unwrap_or_default();
+                if pids.is_empty() {
+                    break;
+                }
+                let _ = cg.thaw();
+                for p in pids {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        cg.destroy()?;
+    }
+    if let Some(list) = &st.poststop_hooks {
+        let hs = hook_state(&st, "stopped");
+        for h in list {
+            if let Err(e) = hooks::run(h, &hs, "poststop") {
+                crate::warn(&format!("{e}"));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).map_err(|e| StateError::Io { op: "remove", path: dir.clone(), source: e })?;
+    Ok(())
+}
+
+/// One row of `list`.
+pub struct ListEntry {
+    pub state: ContainerState,
+    pub status: Status,
+}
+
+pub fn list(root: &Path) -> Result<Vec<ListEntry>, ContainerError> {
+    let mut out = Vec::new();
+    for id in state::list_ids(root)? {
+        if let Ok((dir, st)) = state::load(root, &id) {
+            let status = live_status(&dir, &st);
+            out.push(ListEntry { state: st, status });
+        }
+    }
+    Ok(out)
+}
+
+/// The exit code a shell would report for a wait status.
+pub fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
+    use nix::sys::wait::WaitStatus;
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// `run`: create, start, and (unless detached) wait, forward signals, relay
+/// the terminal, delete, and return the container's exit code.
+pub fn run(opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32, ContainerError> {
+    use nix::sys::signal::{SigSet, SigmaskHow};
+    // Signals meant for the container arrive through a signalfd; block them
+    // before clone so none is lost (the init unblocks them before execve).
+    let mut forwarded = SigSet::empty();
+    if !detach {
+        for s in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+            Signal::SIGWINCH,
+            Signal::SIGCHLD,
+        ] {
+            forwarded.add(s);
+        }
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded), None)
+            .map_err(sys_err("block signals"))?;
+    }
+    let created = create(opts, Mode::Run)?;
+    run_poststart(&created.state);
+    if detach {
+        return Ok(0);
+    }
+    let code = foreground(&created, &forwarded)?;
+    if !keep {
+        delete(&opts.root, &opts.id, true)?;
+    }
+    Ok(code)
+}
+
+fn foreground(c: &Created, forwarded: &nix::sys::signal::SigSet) -> Result<i32, ContainerError> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let sfd =
+        SignalFd::with_flags(forwarded, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).map_err(sys_err("signalfd"))?;
+    let mut raw_mode = c.console.as_ref().map(|_| terminal::RawMode::enter());
+    let mut stdin_open = c.console.is_some();
+    let mut buf = [0u8; 16 * 1024];
+    let code = loop {
+        let mut fds =
+            vec![PollFd::new(c.pidfd.as_fd(), PollFlags::POLLIN), PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(m) = &c.console {
+            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+            if stdin_open {
+                fds.push(PollFd::new(sys::borrow(0), PollFlags::POLLIN));
+            }
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(sys_err("poll")(e)),
+        }
+        let ev: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
+        drop(fds);
+        if let Some(m) = &c.console {
+            if ev[2].intersects(PollFlags::POLLIN) {
+                if let Ok(n) = nix::unistd::read(m.as_raw_fd(), &mut buf) {
+                    terminal::write_all(1, &buf[..n]);
+                }
+            }
+            if stdin_open && ev[3].intersects(PollFlags::POLLIN | PollFlags::POLLHUP) {
+                match nix::unistd::read(0, &mut buf) {
+                    Ok(0) | Err(_) => stdin_open = false,
+                    Ok(n) => terminal::write_all(m.as_raw_fd(), &buf[..n]),
+                }
+            }
+        }
+        if ev[1].intersects(PollFlags::POLLIN) {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                let sig = info.ssi_signo as i32;
+                match sig {
+                    libc::SIGCHLD => {}
+                    libc::SIGWINCH => {
+                        if let (Some(m), Ok((rows, cols))) = (&c.console, sys::get_winsize(0)) {
+                            let _ = sys::set_winsize(m.as_raw_fd(), rows, cols);
+                        }
+                    }
+                    _ => {
+                        let _ = sys::pidfd_send_signal(c.pidfd.as_fd(), sig);
+                    }
+                }
+            }
+        }
+        if ev[0].intersects(PollFlags::POLLIN) {
+            // Drain what the terminal still holds before reporting.
+            if let Some(m) = &c.console {
+                while let Ok(n) = nix::unistd::read(m.as_raw_fd(), &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    terminal::write_all(1, &buf[..n]);
+                    if !wait_readable(m.as_fd(), 10) {
+                        break;
+                    }
+                }
+            }
+            break reap(c)?;
+        }
+    };
+    raw_mode.take();
+    Ok(code)
+}
+
+fn wait_readable(fd: BorrowedFd<'_>, ms: u16) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0)
+        && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))
+}
+
+fn reap(c: &Created) -> Result<i32, ContainerError> {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    let status = waitid(Id::PIDFd(c.pidfd.as_fd()), WaitPidFlag::WEXITED).map_err(sys_err("wait for the container"))?;
+    Ok(exit_code(status).unwrap_or(255))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_and_number() {
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("KILL").unwrap(), 9);
+        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
+        assert_eq!(parse_signal("hup").unwrap(), 1);
+        assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("0").is_err());
+        assert!(parse_signal("65").is_err());
+    }
+}

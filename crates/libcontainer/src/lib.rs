@@ -1,0 +1,32 @@
+//! hull's library: everything that touches the kernel to turn an OCI bundle
+//! into a running container. The `hull` binary is a thin CLI over
+//! [`container`].
+
+pub mod cgroups;
+pub mod container;
+pub mod hooks;
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod seccomp;
+pub mod spec;
+pub mod state;
+pub mod sys;
+pub mod terminal;
+
+use std::sync::OnceLock;
+
+static WARN: OnceLock<fn(&str)> = OnceLock::new();
+
+/// Lets the CLI decide where warnings go (stderr, or the --log file).
+pub fn set_warning_sink(f: fn(&str)) {
+    let _ = WARN.set(f);
+}
+
+/// Something went wrong that must not fail the command (a poststart hook, …).
+pub fn warn(msg: &str) {
+    match WARN.get() {
+        Some(f) => f(msg),
+        None => eprintln!("hull: warning: {msg}"),
+    }
+}

@@ -1,0 +1,269 @@
+//! The container's init: the child of `clone3`, from its first instruction to
+//! execve of the user's program. It runs hull's code inside the new namespaces;
+//! every failure is sent to the parent over the sync channel (which names the
+//! step and the path) and the child exits without unwinding.
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::unistd::{ForkResult, Gid, Uid};
+use oci_spec::runtime::Hook;
+
+use super::sync::{Channel, Message, SyncError};
+use super::{ProcessError, ProcessPlan};
+use crate::hooks::{self, HookError};
+use crate::namespaces::{flag_of, name_of, NamespacePlan};
+use crate::rootfs::{self, Create, RootfsError, RootfsPlan};
+use crate::sys;
+use crate::terminal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Rootfs(#[from] RootfsError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    #[error(transparent)]
+    Terminal(#[from] terminal::TerminalError),
+    #[error("{op}: {errno}")]
+    Sys { op: String, errno: Errno },
+}
+
+impl InitError {
+    pub fn errno(&self) -> i32 {
+        match self {
+            InitError::Rootfs(
+                RootfsError::Mount { errno, .. } | RootfsError::Path { errno, .. } | RootfsError::Pivot { errno, .. },
+            ) => *errno as i32,
+            InitError::Process(ProcessError::Exec { errno, .. } | ProcessError::Sys { errno, .. }) => *errno as i32,
+            InitError::Process(ProcessError::NotFound(_)) => libc::ENOENT,
+            InitError::Sys { errno, .. } => *errno as i32,
+            _ => 0,
+        }
+    }
+}
+
+fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> InitError {
+    let op = op.into();
+    move |errno| InitError::Sys { op, errno }
+}
+
+/// Everything the init needs, prepared by the parent before clone3.
+pub struct InitConfig<'a> {
+    pub namespaces: &'a NamespacePlan,
+    pub rootfs: Option<&'a RootfsPlan>,
+    pub process: ProcessPlan,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub sysctl: Vec<(String, String)>,
+    /// prestart/createRuntime hooks exist: stop before pivot_root so the parent runs them.
+    pub runtime_hooks: bool,
+    pub create_container_hooks: Vec<Hook>,
+    pub start_container_hooks: Vec<Hook>,
+    /// State JSON given to the in-container hooks (status filled in per hook).
+    pub hook_state: serde_json::Value,
+    /// The listening start.sock (create); None for run.
+    pub start_listener: Option<&'a OwnedFd>,
+    pub preserve_fds: u32,
+    pub console_socket: Option<&'a OwnedFd>,
+}
+
+/// Runs the init. Never returns: execve or exit.
+pub fn run(cfg: InitConfig<'_>, mut chan: Channel) -> ! {
+    match init(cfg, &mut chan) {
+        Ok(never) => match never {},
+        Err(InitFailure { error, report_to }) => {
+            let msg = Message::Error { errno: error.errno(), message: error.to_string() };
+            match report_to {
+                Some(mut conn) => {
+                    let _ = conn.send(&msg);
+                }
+                None => {
+                    let _ = chan.send(&msg);
+                }
+            }
+            sys::exit_now(if matches!(error, InitError::Process(ProcessError::NotFound(_))) { 127 } else { 1 });
+        }
+    }
+}
+
+struct InitFailure {
+    error: InitError,
+    /// After `start` connected, errors go to that connection instead.
+    report_to: Option<Channel>,
+}
+
+impl<E: Into<InitError>> From<E> for InitFailure {
+    fn from(e: E) -> Self {
+        InitFailure { error: e.into(), report_to: None }
+    }
+}
+
+/// A created container's init sits in accept(): a SIGTERM from the host must
+/// still end it (as runc's does), although pid 1 ignores signals it has no
+/// handler for. The handlers vanish at execve.
+extern "C" fn exit_on_signal(sig: i32) {
+    sys::exit_now(128 + sig);
+}
+
+fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitFailure> {
+    // Die with the parent while it is still setting us up.
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
+        .map_err(sys_err("set the parent-death signal"))?;
+    // (Inside a new pid namespace getppid() is 0, so a parent that died
+    // before this point is noticed on the sync channel instead.)
+    let ns = cfg.namespaces;
+    if ns.child_waits_for_go() {
+        chan.expect("Go", &Message::Go)?;
+    }
+    if ns.new_user {
+        // Become root of the new user namespace (if the maps allow it) so that
+        // files made during setup belong to the container's root.
+        let _ = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
+        let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
+    }
+    for j in &ns.joins {
+        nix::sched::setns(j.fd.as_fd(), flag_of(j.kind)).map_err(sys_err(format!(
+            "join {} namespace {}",
+            name_of(j.kind),
+            j.path.display()
+        )))?;
+    }
+    if !ns.unshare_flags.is_empty() {
+        nix::sched::unshare(ns.unshare_flags).map_err(sys_err(format!("unshare {:?}", ns.unshare_flags)))?;
+    }
+    if ns.second_fork {
+        // unshare(CLONE_NEWPID) only places our children in the new namespace.
+        // SAFETY: hull is single-threaded, so fork is safe here.
+        match unsafe { nix::unistd::fork() }.map_err(sys_err("fork into the new pid namespace"))? {
+            ForkResult::Parent { child } => {
+                let _ = chan.send(&Message::Pid(child.as_raw()));
+                sys::exit_now(0);
+            }
+            ForkResult::Child => {
+                sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
+                    .map_err(sys_err("set the parent-death signal"))?;
+            }
+        }
+    }
+
+    // Device nodes and mount points get exactly the modes config.json says.
+    sys::umask(0);
+    if let Some(h) = &cfg.hostname {
+        nix::unistd::sethostname(h).map_err(sys_err(format!("set hostname {h:?}")))?;
+    }
+    if let Some(d) = &cfg.domainname {
+        sys::setdomainname(d.as_bytes()).map_err(sys_err(format!("set domainname {d:?}")))?;
+    }
+    if ns.new_net {
+        loopback_up().map_err(sys_err("bring up the loopback interface"))?;
+    }
+    let root = match cfg.rootfs {
+        Some(plan) => Some(rootfs::prepare(plan)?),
+        None => None,
+    };
+    // Written through the host's /proc before pivot_root: sysctl files act on
+    // the namespaces of the writer, which are already the container's.
+    for (key, value) in &cfg.sysctl {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        std::fs::write(&path, value).map_err(|e| {
+            sys_err(format!("set sysctl {key}={value}"))(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        })?;
+    }
+    if let (Some(plan), Some(root)) = (cfg.rootfs, root.as_ref()) {
+        // A missing working directory is created, as runc does.
+        rootfs::resolve_in_root(root, &cfg.process.cwd, Create::Dir)?;
+        let _ = plan;
+    }
+    if cfg.runtime_hooks {
+        chan.send(&Message::RunHooks)?;
+        chan.expect("HooksDone", &Message::HooksDone)?;
+    }
+    for h in &cfg.create_container_hooks {
+        hooks::run(h, &cfg.hook_state, "createContainer")?;
+    }
+    let console = match (cfg.process.terminal, cfg.console_socket) {
+        (true, Some(sock)) => Some(terminal::setup_console(sock, cfg.process.console_size, root.as_ref())?),
+        _ => None,
+    };
+    if let (Some(plan), Some(root)) = (cfg.rootfs, root) {
+        rootfs::finish(plan, root)?;
+    }
+    if let Some(slave) = &console {
+        terminal::make_controlling(slave)?;
+    }
+    drop(console);
+    nix::unistd::chdir(&cfg.process.cwd)
+        .map_err(sys_err(format!("chdir to process.cwd {}", cfg.process.cwd.display())))?;
+    cfg.process.add_home();
+    let exe = cfg.process.resolve_executable()?;
+    cfg.process.apply_attributes()?;
+    let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
+
+    // From here the parent may go away at any time (create returns): stop
+    // dying with it, and treat its silence as the end.
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
+    chan.send(&Message::Ready)?;
+    let report_to = match chan.recv() {
+        Ok(Message::Start) => None,
+        Ok(Message::WaitForStart) => {
+            let listener =
+                cfg.start_listener.ok_or(SyncError::Unexpected { expected: "Start", got: Message::WaitForStart })?;
+            Some(wait_for_start(listener)?)
+        }
+        Ok(other) => return Err(SyncError::Unexpected { expected: "Start or WaitForStart", got: other }.into()),
+        Err(_) => sys::exit_now(1),
+    };
+    let fail = |e: InitError, report_to: Option<Channel>| InitFailure { error: e, report_to };
+    let mut report_to = report_to;
+    if report_to.is_some() {
+        // `start` reports for us from now on; the create side is gone.
+        // (chan is simply not used again: it closes at execve.)
+    }
+    for h in &cfg.start_container_hooks {
+        if let Err(e) = hooks::run(h, &cfg.hook_state, "startContainer") {
+            return Err(fail(e.into(), report_to.take()));
+        }
+    }
+    match cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied) {
+        Ok(never) => match never {},
+        Err(e) => Err(fail(e.into(), report_to.take())),
+    }
+}
+
+/// Blocks until `hull start` connects, then hands back the connection (it
+/// closes at execve, which `start` reads as success).
+fn wait_for_start(listener: &OwnedFd) -> Result<Channel, InitError> {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM] {
+        let _ = sys::set_signal_handler(sig, exit_on_signal);
+    }
+    let conn = loop {
+        match nix::sys::socket::accept4(listener.as_raw_fd(), nix::sys::socket::SockFlag::SOCK_CLOEXEC) {
+            Ok(fd) => break fd,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(InitError::Sys { op: "wait for start".into(), errno: e }),
+        }
+    };
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM] {
+        sys::reset_signal_handler(sig);
+    }
+    // SAFETY: accept4 returned a new descriptor we own.
+    let conn = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(conn) };
+    Ok(Channel::from_fd(conn))
+}
+
+/// `ip link set lo up` with one ioctl pair.
+fn loopback_up() -> Result<(), Errno> {
+    let sock = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    sys::interface_up(sock.as_raw_fd(), b"lo")
+}

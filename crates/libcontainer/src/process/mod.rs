@@ -1,0 +1,347 @@
+//! The container's process: what `process` in config.json (or an exec's
+//! process.json) asks for, prepared in the parent, and the last steps before
+//! execve that both the init and `hull exec` take.
+
+pub mod caps;
+pub mod init;
+pub mod rlimits;
+pub mod sync;
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use oci_spec::runtime::{IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Process};
+
+use crate::sys;
+pub use caps::CapSets;
+pub use rlimits::Rlimit;
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("exec: {0:?}: executable file not found in $PATH")]
+    NotFound(String),
+    #[error("exec: {path}: {errno}")]
+    Exec { path: String, errno: Errno },
+    #[error("{op}: {errno}")]
+    Sys { op: String, errno: Errno },
+    #[error("setrlimit {name} soft={soft} hard={hard}: {errno}{hint}")]
+    Rlimit { name: String, soft: u64, hard: u64, errno: Errno, hint: String },
+    #[error("process.apparmorProfile {0:?}: AppArmor is not enabled on this host")]
+    NoAppArmor(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
+    let op = op.into();
+    move |errno| ProcessError::Sys { op, errno }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Scheduler {
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// `process`, resolved into the values the syscalls take.
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub args: Vec<CString>,
+    pub env: Vec<CString>,
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub umask: Option<u32>,
+    pub caps: Option<CapSets>,
+    pub last_cap: u32,
+    pub rlimits: Vec<Rlimit>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+    pub io_priority: Option<(i32, i32)>,
+    pub scheduler: Option<Scheduler>,
+    pub personality: Option<libc::c_ulong>,
+    pub apparmor_profile: Option<String>,
+    pub selinux_label: Option<String>,
+    pub terminal: bool,
+    pub console_size: Option<(u16, u16)>,
+    pub seccomp: Option<crate::seccomp::Filter>,
+}
+
+fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").map(|s| s.trim() == "Y").unwrap_or(false)
+}
+
+fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+impl ProcessPlan {
+    pub fn from_spec(p: &Process) -> Result<ProcessPlan, ProcessError> {
+        let args: Vec<CString> = p.args().iter().flatten().map(|a| sys::cstring(a.as_bytes())).collect();
+        let env: Vec<CString> = p.env().iter().flatten().map(|e| sys::cstring(e.as_bytes())).collect();
+        let last_cap = caps::last_cap();
+        let scheduler = p.scheduler().as_ref().map(|s| {
+            let policy = match s.policy() {
+                LinuxSchedulerPolicy::SchedOther => 0,
+                LinuxSchedulerPolicy::SchedFifo => 1,
+                LinuxSchedulerPolicy::SchedRr => 2,
+                LinuxSchedulerPolicy::SchedBatch => 3,
+                LinuxSchedulerPolicy::SchedIso => 4,
+                LinuxSchedulerPolicy::SchedIdle => 5,
+                LinuxSchedulerPolicy::SchedDeadline => 6,
+            };
+            let flags = s.flags().iter().flatten().fold(0u64, |f, fl| {
+                f | match fl {
+                    LinuxSchedulerFlag::SchedResetOnFork => 0x01,
+                    LinuxSchedulerFlag::SchedFlagReclaim => 0x02,
+                    LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
+                    LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
+                    LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
+                    LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
+                    LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+                }
+            });
+            Scheduler {
+                policy,
+                flags,
+                nice: s.nice().unwrap_or(0),
+                priority: s.priority().unwrap_or(0) as u32,
+                runtime: s.runtime().unwrap_or(0),
+                deadline: s.deadline().unwrap_or(0),
+                period: s.period().unwrap_or(0),
+            }
+        });
+        let apparmor_profile = p.apparmor_profile().clone().filter(|s| !s.is_empty());
+        if let Some(profile) = &apparmor_profile {
+            if !apparmor_enabled() {
+                return Err(ProcessError::NoAppArmor(profile.clone()));
+            }
+        }
+        Ok(ProcessPlan {
+            args,
+            env,
+            cwd: p.cwd().clone(),
+            uid: p.user().uid(),
+            gid: p.user().gid(),
+            additional_gids: p.user().additional_gids().clone().unwrap_or_default(),
+            umask: p.user().umask(),
+            caps: p.capabilities().as_ref().map(|c| CapSets::from_spec(c, last_cap)),
+            last_cap,
+            rlimits: rlimits::from_spec(p.rlimits().as_deref().unwrap_or(&[])),
+            no_new_privileges: p.no_new_privileges().unwrap_or(false),
+            oom_score_adj: p.oom_score_adj(),
+            io_priority: p.io_priority().as_ref().map(|io| {
+                let class = match io.class() {
+                    IOPriorityClass::IoprioClassRt => 1,
+                    IOPriorityClass::IoprioClassBe => 2,
+                    IOPriorityClass::IoprioClassIdle => 3,
+                };
+                (class, io.priority() as i32)
+            }),
+            scheduler,
+            personality: None,
+            apparmor_profile,
+            selinux_label: p.selinux_label().clone().filter(|s| !s.is_empty()),
+            terminal: p.terminal().unwrap_or(false),
+            console_size: p.console_size().as_ref().map(|b| (b.height() as u16, b.width() as u16)),
+            seccomp: None,
+        })
+    }
+
+    pub fn set_personality(&mut self, domain: &LinuxPersonalityDomain) {
+        self.personality = Some(match domain {
+            LinuxPersonalityDomain::PerLinux => 0x0000,
+            LinuxPersonalityDomain::PerLinux32 => 0x0008,
+        });
+    }
+
+    fn env_value(&self, key: &str) -> Option<&str> {
+        self.env.iter().find_map(|e| {
+            let s = e.to_str().ok()?;
+            s.strip_prefix(key)?.strip_prefix('=')
+        })
+    }
+
+    /// runc sets HOME from the container's /etc/passwd when the config does not.
+    pub fn add_home(&mut self) {
+        if self.env_value("HOME").is_some() {
+            return;
+        }
+        let home = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|text| {
+                text.lines().find_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    (f.len() >= 6 && f[2].parse() == Ok(self.uid)).then(|| f[5].to_string())
+                })
+            })
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "/".to_string());
+        self.env.push(sys::cstring(format!("HOME={home}")));
+    }
+
+    /// Finds the program like execvp would, with the container's PATH, inside
+    /// the container (call after pivot_root and chdir).
+    pub fn resolve_executable(&self) -> Result<CString, ProcessError> {
+        let arg0 = self.args.first().map(|a| a.as_bytes()).unwrap_or_default();
+        let name = String::from_utf8_lossy(arg0).into_owned();
+        let is_exec = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        };
+        if arg0.contains(&b'/') {
+            let p = Path::new(std::ffi::OsStr::from_bytes(arg0));
+            return match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => Err(ProcessError::Exec { path: name, errno: Errno::EISDIR }),
+                Ok(_) if is_exec(p) => Ok(sys::cstring(arg0)),
+                Ok(_) => Err(ProcessError::Exec { path: name, errno: Errno::EACCES }),
+                Err(e) => Err(ProcessError::Exec {
+                    path: name,
+                    errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)),
+                }),
+            };
+        }
+        let path = self.env_value("PATH").unwrap_or(DEFAULT_PATH);
+        for dir in path.split(':') {
+            let dir = if dir.is_empty() { "." } else { dir };
+            let candidate = Path::new(dir).join(&name);
+            if is_exec(&candidate) {
+                return Ok(sys::cstring(candidate.as_os_str().as_bytes()));
+            }
+        }
+        Err(ProcessError::NotFound(name))
+    }
+
+    /// Process attributes that need privileges we still have: rlimits, the
+    /// OOM score, I/O priority, scheduler, personality.
+    pub fn apply_attributes(&self) -> Result<(), ProcessError> {
+        if let Err((l, errno)) = rlimits::apply(&self.rlimits) {
+            let cur = rlimits::current_hard(l.resource);
+            let hint = if errno == Errno::EPERM && l.hard > cur {
+                format!(" (the current hard limit is {cur}; raising it needs CAP_SYS_RESOURCE)")
+            } else {
+                String::new()
+            };
+            return Err(ProcessError::Rlimit { name: rlimits::name(l.name), soft: l.soft, hard: l.hard, errno, hint });
+        }
+        if let Some(adj) = self.oom_score_adj {
+            std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+                sys_err(format!("set oom_score_adj to {adj}"))(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+            })?;
+        }
+        if let Some((class, prio)) = self.io_priority {
+            sys::ioprio_set(class, prio).map_err(sys_err("set the I/O priority"))?;
+        }
+        if let Some(s) = &self.scheduler {
+            let mut attr = sys::SchedAttr {
+                sched_policy: s.policy,
+                sched_flags: s.flags,
+                sched_nice: s.nice,
+                sched_priority: s.priority,
+                sched_runtime: s.runtime,
+                sched_deadline: s.deadline,
+                sched_period: s.period,
+                ..Default::default()
+            };
+            sys::sched_setattr(&mut attr).map_err(sys_err("set the scheduler"))?;
+        }
+        if let Some(p) = self.personality {
+            sys::personality(p).map_err(sys_err("set the personality"))?;
+        }
+        Ok(())
+    }
+
+    /// The end of every container process: labels, bounding set, user and
+    /// groups, capabilities, no_new_privs, seccomp, descriptors, execve.
+    /// Only returns on failure.
+    pub fn finalize_and_exec(
+        &self,
+        exe: &CString,
+        preserve_fds: u32,
+        in_new_userns_without_setgroups: bool,
+    ) -> Result<Infallible, ProcessError> {
+        if let Some(label) = &self.selinux_label {
+            if selinux_enabled() {
+                std::fs::write("/proc/self/attr/exec", label).map_err(|e| {
+                    sys_err("set the SELinux exec label")(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+                })?;
+            }
+        }
+        if let Some(profile) = &self.apparmor_profile {
+            let path = if Path::new("/proc/self/attr/apparmor/exec").exists() {
+                "/proc/self/attr/apparmor/exec"
+            } else {
+                "/proc/self/attr/exec"
+            };
+            std::fs::write(path, format!("exec {profile}")).map_err(|e| {
+                sys_err(format!("set AppArmor profile {profile}"))(Errno::from_raw(
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                ))
+            })?;
+        }
+        if let Some(c) = &self.caps {
+            caps::drop_bounding(c.bounding, self.last_cap)
+                .map_err(sys_err("drop capabilities from the bounding set"))?;
+        }
+        // A seccomp filter without no_new_privs needs CAP_SYS_ADMIN, which the
+        // uid switch below may take away: install it first in that case.
+        let seccomp_early = self.seccomp.is_some() && !self.no_new_privileges;
+        if seccomp_early {
+            if let Some(f) = &self.seccomp {
+                f.install().map_err(|e| ProcessError::Invalid(e.to_string()))?;
+            }
+        }
+        // Keep the permitted set across the uid change; capset trims it after.
+        sys::prctl(libc::PR_SET_KEEPCAPS, 1, 0).map_err(sys_err("keep capabilities"))?;
+        if !in_new_userns_without_setgroups {
+            let groups: Vec<nix::unistd::Gid> =
+                self.additional_gids.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
+            nix::unistd::setgroups(&groups).map_err(sys_err(format!("setgroups {:?}", self.additional_gids)))?;
+        }
+        let (gid, uid) = (nix::unistd::Gid::from_raw(self.gid), nix::unistd::Uid::from_raw(self.uid));
+        nix::unistd::setresgid(gid, gid, gid).map_err(sys_err(format!("setgid {}", self.gid)))?;
+        nix::unistd::setresuid(uid, uid, uid).map_err(sys_err(format!("setuid {}", self.uid)))?;
+        sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(sys_err("keep capabilities"))?;
+        if let Some(c) = &self.caps {
+            caps::apply(c, self.last_cap).map_err(sys_err("apply capabilities"))?;
+        }
+        if self.no_new_privileges {
+            sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).map_err(sys_err("set no_new_privs"))?;
+        }
+        if let Some(mask) = self.umask {
+            sys::umask(mask);
+        } else {
+            sys::umask(0o022);
+        }
+        if !seccomp_early {
+            if let Some(f) = &self.seccomp {
+                f.install().map_err(|e| ProcessError::Invalid(e.to_string()))?;
+            }
+        }
+        // Nothing of hull's may leak into the container (CVE-2024-21626): every
+        // descriptor above the preserved ones closes on exec.
+        for fd in 3..3 + preserve_fds as i32 {
+            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()));
+        }
+        sys::cloexec_from(3 + preserve_fds).map_err(sys_err("mark descriptors close-on-exec"))?;
+        sys::unblock_all_signals();
+
+        let mut argv: Vec<*const libc::c_char> = self.args.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> = self.env.iter().map(|e| e.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        let errno = sys::execve(exe, &argv, &envp);
+        Err(ProcessError::Exec { path: exe.to_string_lossy().into_owned(), errno })
+    }
+}

@@ -1,0 +1,247 @@
+//! The container's root filesystem: mounts, /dev, pivot_root, masked and
+//! read-only paths.
+//!
+//! Every path that comes from config.json is resolved *inside* the rootfs with
+//! openat2(RESOLVE_IN_ROOT): a symlink planted in an image (`/proc -> /`,
+//! `../../etc`) is followed as if the rootfs were `/`, so a mount can never land
+//! outside it (the CVE-2021-30465 family). Mounts then target the resolved
+//! descriptor, not the path, so swapping a directory for a symlink after the
+//! check changes nothing.
+
+pub mod devices;
+pub mod mounts;
+pub mod paths;
+pub mod pivot;
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::stat::Mode;
+
+use crate::sys;
+pub use devices::DeviceEntry;
+pub use mounts::MountEntry;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error("{op} {what} on {}: {errno}", destination.display())]
+    Mount { op: &'static str, what: String, destination: PathBuf, errno: Errno },
+    #[error("{op} {}: {errno}", path.display())]
+    Path { op: &'static str, path: PathBuf, errno: Errno },
+    #[error("pivot_root into {}: {errno}", path.display())]
+    Pivot { path: PathBuf, errno: Errno },
+}
+
+fn path_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> RootfsError + 'a {
+    move |errno| RootfsError::Path { op, path: path.to_path_buf(), errno }
+}
+
+/// What to create when a path inside the rootfs does not exist.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    Nothing,
+    Dir,
+    File,
+}
+
+/// The path relative to the rootfs: leading `/` dropped, `.` and `..` kept for
+/// the kernel to resolve (RESOLVE_IN_ROOT clamps `..` at the root).
+fn relative(path: &Path) -> CString {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    if rel.as_os_str().is_empty() {
+        return c".".to_owned();
+    }
+    sys::cstring(rel.as_os_str().as_bytes())
+}
+
+const RESOLVE: u64 = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+
+/// Opens `path` (as seen from inside the container) under `root` as an O_PATH
+/// descriptor, creating missing directories — and the final file when asked —
+/// on the way.
+pub fn resolve_in_root(root: &OwnedFd, path: &Path, create: Create) -> Result<OwnedFd, RootfsError> {
+    let rel = relative(path);
+    match sys::openat2(root.as_raw_fd(), &rel, libc::O_PATH, 0, RESOLVE) {
+        Ok(fd) => return Ok(fd),
+        Err(Errno::ENOENT) if create != Create::Nothing => {}
+        Err(errno) => return Err(RootfsError::Path { op: "resolve", path: path.to_path_buf(), errno }),
+    }
+    // Walk down, creating what is missing. Each prefix is resolved from the
+    // root again so symlinks keep being confined.
+    let comps: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut prefix = PathBuf::from("/");
+    let mut parent =
+        sys::openat2(root.as_raw_fd(), c".", libc::O_PATH, 0, RESOLVE).map_err(path_err("resolve", path))?;
+    for (i, name) in comps.iter().enumerate() {
+        prefix.push(name);
+        let last = i + 1 == comps.len();
+        let cname = sys::cstring(name.as_bytes());
+        match sys::openat2(root.as_raw_fd(), &relative(&prefix), libc::O_PATH, 0, RESOLVE) {
+            Ok(fd) => {
+                parent = fd;
+                continue;
+            }
+            Err(Errno::ENOENT) => {}
+            Err(errno) => return Err(RootfsError::Path { op: "resolve", path: prefix, errno }),
+        }
+        // parent is O_PATH: reopen it as a real directory to create in it.
+        let dir = reopen_dir(&parent).map_err(path_err("open", &prefix))?;
+        if last && create == Create::File {
+            match nix::fcntl::openat(
+                Some(dir.as_raw_fd()),
+                cname.as_c_str(),
+                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                Mode::from_bits_truncate(0o644),
+            ) {
+                Ok(fd) => {
+                    let _ = nix::unistd::close(fd);
+                }
+                Err(Errno::EEXIST) => {}
+                Err(errno) => return Err(RootfsError::Path { op: "create", path: prefix, errno }),
+            }
+        } else {
+            match nix::sys::stat::mkdirat(Some(dir.as_raw_fd()), cname.as_c_str(), Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(errno) => return Err(RootfsError::Path { op: "mkdir", path: prefix, errno }),
+            }
+        }
+        parent = sys::openat2(root.as_raw_fd(), &relative(&prefix), libc::O_PATH, 0, RESOLVE)
+            .map_err(path_err("resolve", &prefix))?;
+    }
+    Ok(parent)
+}
+
+/// An O_PATH descriptor cannot be used for *at() creation calls on older
+/// kernels' filesystems consistently; open the directory for real through it.
+fn reopen_dir(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
+    sys::openat2(fd.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
+}
+
+/// Everything the child needs to build the root filesystem, decided by the parent.
+#[derive(Debug, Clone)]
+pub struct RootfsPlan {
+    pub rootfs: PathBuf,
+    pub mounts: Vec<MountEntry>,
+    pub readonly: bool,
+    /// rootfsPropagation applied to `/` after pivot_root (None: rslave, the default).
+    pub propagation: Option<MsFlags>,
+    /// Populate /dev with the default devices and symlinks (a /dev mount that
+    /// is not a bind of the host's /dev is present, or no /dev mount at all).
+    pub setup_dev: bool,
+    pub devices: Vec<DeviceEntry>,
+    /// Inside a user namespace mknod is not allowed: bind the host's nodes.
+    pub bind_devices: bool,
+    pub masked_paths: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    pub no_pivot: bool,
+    /// The container has its own mount namespace (otherwise: chroot, and the
+    /// mounts are visible on the host, as with runc).
+    pub new_mount_ns: bool,
+    pub cgroup_mount: crate::cgroups::MountView,
+}
+
+pub fn parse_propagation(s: &str) -> Option<MsFlags> {
+    Some(match s {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+/// First half, before the createContainer hooks: make the rootfs a mount of
+/// its own, mount everything from config.json, populate /dev. Returns the
+/// descriptor of the rootfs mount.
+pub fn prepare(plan: &RootfsPlan) -> Result<OwnedFd, RootfsError> {
+    let crootfs = sys::cstring(plan.rootfs.as_os_str().as_bytes());
+    if plan.new_mount_ns {
+        // Nothing we mount from here on may propagate back to the host.
+        nix::mount::mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+            .map_err(path_err("make / rslave", Path::new("/")))?;
+        // pivot_root needs the new root to be a mount point.
+        nix::mount::mount(
+            Some(crootfs.as_c_str()),
+            crootfs.as_c_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(path_err("bind rootfs", &plan.rootfs))?;
+    }
+    let root = sys::openat2(libc::AT_FDCWD, &crootfs, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+        .map_err(path_err("open rootfs", &plan.rootfs))?;
+
+    for m in &plan.mounts {
+        if m.fstype == "cgroup" || m.fstype == "cgroup2" {
+            crate::cgroups::mount_into(&root, m, &plan.cgroup_mount)?;
+            continue;
+        }
+        match mounts::mount_entry(&root, m) {
+            // sysfs and mqueue cannot be mounted from a user namespace that does
+            // not own the net/ipc namespace: fall back to the host's, read-only
+            // where it was asked to be, as runc does.
+            Err(RootfsError::Mount { errno: Errno::EPERM, .. })
+                if plan.bind_devices && (m.fstype == "sysfs" || m.fstype == "mqueue") =>
+            {
+                let mut bind = m.clone();
+                bind.bind = true;
+                bind.recursive = true;
+                bind.source = Some(PathBuf::from(if m.fstype == "sysfs" { "/sys" } else { "/dev/mqueue" }));
+                mounts::mount_entry(&root, &bind)?;
+            }
+            other => other?,
+        }
+    }
+    if plan.setup_dev {
+        devices::populate_dev(&root, plan)?;
+    } else if !plan.devices.is_empty() {
+        devices::create_devices(&root, &plan.devices, plan.bind_devices)?;
+    }
+    Ok(root)
+}
+
+/// Second half, after the createContainer hooks: switch root, then hide and
+/// freeze what must not be touched.
+pub fn finish(plan: &RootfsPlan, root: OwnedFd) -> Result<(), RootfsError> {
+    if !plan.new_mount_ns {
+        pivot::chroot_into(&root, &plan.rootfs)?;
+        return Ok(());
+    }
+    if plan.no_pivot {
+        pivot::move_root(&root, &plan.rootfs)?;
+    } else {
+        pivot::pivot_root(&root, &plan.rootfs)?;
+    }
+    drop(root);
+    paths::mask_paths(&plan.masked_paths)?;
+    paths::readonly_paths(&plan.readonly_paths)?;
+    if plan.readonly {
+        sys::mount_setattr(libc::AT_FDCWD, c"/", 0, libc::MOUNT_ATTR_RDONLY, 0, 0)
+            .map_err(path_err("make the root read-only", Path::new("/")))?;
+    }
+    if let Some(p) = plan.propagation {
+        nix::mount::mount(None::<&str>, "/", None::<&str>, p, None::<&str>)
+            .map_err(path_err("set rootfsPropagation of", Path::new("/")))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn cpath(p: &Path) -> CString {
+    sys::cstring(p.as_os_str().as_bytes())
+}

@@ -1,0 +1,374 @@
+//! `mounts` from config.json: option parsing (once, in the parent) and the
+//! mount calls (in the child, targets resolved inside the rootfs).
+//!
+//! Bind mounts use the new mount API (open_tree + mount_setattr + move_mount):
+//! the attributes asked for are set on the detached copy before it appears in
+//! the container, and only those attributes change — a `ro` bind of a `nosuid`
+//! source stays `nosuid`, which also keeps working inside user namespaces where
+//! the kernel locks such flags. Other filesystems are mounted with mount(2) onto
+//! the resolved target through its /proc/self/fd path.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::MsFlags;
+use oci_spec::runtime::Mount;
+
+use super::{resolve_in_root, Create, RootfsError};
+use crate::sys;
+
+/// One entry of `mounts`, parsed.
+#[derive(Debug, Clone)]
+pub struct MountEntry {
+    pub destination: PathBuf,
+    pub source: Option<PathBuf>,
+    pub fstype: String,
+    /// mount(2) flags for a new filesystem (binds: folded into attributes).
+    pub flags: MsFlags,
+    /// Flags the options explicitly turn off (`rw`, `suid`, `dev`, `exec`, …).
+    pub cleared: MsFlags,
+    pub bind: bool,
+    pub recursive: bool,
+    /// MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, each maybe with MS_REC.
+    pub propagation: Vec<MsFlags>,
+    /// `rro`, `rnosuid`, …: mount_setattr(AT_RECURSIVE) set/clear masks.
+    pub rec_set: u64,
+    pub rec_clear: u64,
+    /// Options the filesystem itself interprets (`mode=755`, `size=…`).
+    pub data: String,
+}
+
+/// Maps an option to (flag, clears-it).
+fn flag_option(opt: &str) -> Option<(MsFlags, bool)> {
+    Some(match opt {
+        "async" => (MsFlags::MS_SYNCHRONOUS, true),
+        "atime" => (MsFlags::MS_NOATIME, true),
+        "defaults" => (MsFlags::empty(), false),
+        "dev" => (MsFlags::MS_NODEV, true),
+        "diratime" => (MsFlags::MS_NODIRATIME, true),
+        "dirsync" => (MsFlags::MS_DIRSYNC, false),
+        "exec" => (MsFlags::MS_NOEXEC, true),
+        "iversion" => (MsFlags::MS_I_VERSION, false),
+        "lazytime" => (MsFlags::MS_LAZYTIME, false),
+        "loud" => (MsFlags::MS_SILENT, true),
+        "mand" => (MsFlags::MS_MANDLOCK, false),
+        "noatime" => (MsFlags::MS_NOATIME, false),
+        "nodev" => (MsFlags::MS_NODEV, false),
+        "nodiratime" => (MsFlags::MS_NODIRATIME, false),
+        "noexec" => (MsFlags::MS_NOEXEC, false),
+        "noiversion" => (MsFlags::MS_I_VERSION, true),
+        "nolazytime" => (MsFlags::MS_LAZYTIME, true),
+        "nomand" => (MsFlags::MS_MANDLOCK, true),
+        "norelatime" => (MsFlags::MS_RELATIME, true),
+        "nostrictatime" => (MsFlags::MS_STRICTATIME, true),
+        "nosuid" => (MsFlags::MS_NOSUID, false),
+        "nosymfollow" => (MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW), false),
+        "relatime" => (MsFlags::MS_RELATIME, false),
+        "remount" => (MsFlags::MS_REMOUNT, false),
+        "ro" => (MsFlags::MS_RDONLY, false),
+        "rw" => (MsFlags::MS_RDONLY, true),
+        "silent" => (MsFlags::MS_SILENT, false),
+        "strictatime" => (MsFlags::MS_STRICTATIME, false),
+        "suid" => (MsFlags::MS_NOSUID, true),
+        "sync" => (MsFlags::MS_SYNCHRONOUS, false),
+        _ => return None,
+    })
+}
+
+fn propagation_option(opt: &str) -> Option<MsFlags> {
+    Some(match opt {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+/// `rro`, `rnosuid`, … (mount_setattr attributes applied recursively): (set, clear).
+fn recursive_option(opt: &str) -> Option<(u64, u64)> {
+    use libc::*;
+    let atime = MOUNT_ATTR__ATIME;
+    Some(match opt {
+        "rro" => (MOUNT_ATTR_RDONLY, 0),
+        "rrw" => (0, MOUNT_ATTR_RDONLY),
+        "rnosuid" => (MOUNT_ATTR_NOSUID, 0),
+        "rsuid" => (0, MOUNT_ATTR_NOSUID),
+        "rnodev" => (MOUNT_ATTR_NODEV, 0),
+        "rdev" => (0, MOUNT_ATTR_NODEV),
+        "rnoexec" => (MOUNT_ATTR_NOEXEC, 0),
+        "rexec" => (0, MOUNT_ATTR_NOEXEC),
+        "rnodiratime" => (MOUNT_ATTR_NODIRATIME, 0),
+        "rdiratime" => (0, MOUNT_ATTR_NODIRATIME),
+        "rrelatime" => (MOUNT_ATTR_RELATIME, atime),
+        "rnorelatime" => (0, atime),
+        "rnoatime" => (MOUNT_ATTR_NOATIME, atime),
+        "ratime" => (0, atime),
+        "rstrictatime" => (MOUNT_ATTR_STRICTATIME, atime),
+        "rnostrictatime" => (0, atime),
+        "rnosymfollow" => (MOUNT_ATTR_NOSYMFOLLOW, 0),
+        "rsymfollow" => (0, MOUNT_ATTR_NOSYMFOLLOW),
+        _ => return None,
+    })
+}
+
+impl MountEntry {
+    /// Parses one config entry; `bundle` anchors relative bind sources.
+    pub fn parse(m: &Mount, bundle: &Path) -> MountEntry {
+        let mut e = MountEntry {
+            destination: m.destination().clone(),
+            source: m.source().clone(),
+            fstype: m.typ().clone().unwrap_or_default(),
+            flags: MsFlags::empty(),
+            cleared: MsFlags::empty(),
+            bind: false,
+            recursive: false,
+            propagation: Vec::new(),
+            rec_set: 0,
+            rec_clear: 0,
+            data: String::new(),
+        };
+        for opt in m.options().iter().flatten() {
+            let opt = opt.as_str();
+            if opt == "bind" {
+                e.bind = true;
+            } else if opt == "rbind" {
+                e.bind = true;
+                e.recursive = true;
+            } else if let Some((f, clear)) = flag_option(opt) {
+                if clear {
+                    e.flags.remove(f);
+                    e.cleared |= f;
+                } else {
+                    e.flags |= f;
+                    e.cleared.remove(f);
+                }
+            } else if let Some(p) = propagation_option(opt) {
+                e.propagation.push(p);
+            } else if let Some((set, clear)) = recursive_option(opt) {
+                e.rec_set = (e.rec_set & !clear) | set;
+                e.rec_clear = (e.rec_clear & !set) | clear;
+            } else if opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap" || opt.starts_with("x-") {
+                // Accepted and ignored, as runc does for options it does not act on here.
+            } else {
+                if !e.data.is_empty() {
+                    e.data.push(',');
+                }
+                e.data.push_str(opt);
+            }
+        }
+        if e.fstype == "bind" {
+            e.bind = true;
+        }
+        if e.bind {
+            if let Some(src) = &e.source {
+                if src.is_relative() {
+                    e.source = Some(bundle.join(src));
+                }
+            }
+        }
+        e
+    }
+
+    /// Does the destination need a file (not a directory) to mount on?
+    pub fn source_is_file(&self) -> bool {
+        self.bind && self.source.as_ref().is_some_and(|s| std::fs::metadata(s).map(|m| !m.is_dir()).unwrap_or(false))
+    }
+}
+
+/// mount_setattr attribute masks for the per-mount flags of a bind mount.
+fn bind_attrs(flags: MsFlags, cleared: MsFlags) -> (u64, u64) {
+    let pairs = [
+        (MsFlags::MS_RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, libc::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+        (MsFlags::MS_NODIRATIME, libc::MOUNT_ATTR_NODIRATIME),
+        (MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW), libc::MOUNT_ATTR_NOSYMFOLLOW),
+    ];
+    let (mut set, mut clear) = (0, 0);
+    for (f, a) in pairs {
+        if flags.contains(f) {
+            set |= a;
+        }
+        if cleared.contains(f) {
+            clear |= a;
+        }
+    }
+    // The atime mode is one field: setting any of them replaces it.
+    for (f, a) in [
+        (MsFlags::MS_NOATIME, libc::MOUNT_ATTR_NOATIME),
+        (MsFlags::MS_STRICTATIME, libc::MOUNT_ATTR_STRICTATIME),
+        (MsFlags::MS_RELATIME, libc::MOUNT_ATTR_RELATIME),
+    ] {
+        if flags.contains(f) {
+            set |= a;
+            clear |= libc::MOUNT_ATTR__ATIME;
+        }
+    }
+    (set, clear)
+}
+
+pub fn proc_fd_path(fd: &OwnedFd) -> CString {
+    sys::cstring(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+fn err(op: &'static str, e: &MountEntry, errno: Errno) -> RootfsError {
+    RootfsError::Mount {
+        op,
+        what: e.source.as_ref().map(|s| s.display().to_string()).unwrap_or_else(|| e.fstype.clone()),
+        destination: e.destination.clone(),
+        errno,
+    }
+}
+
+/// Mounts one entry under the rootfs (`root` is an fd on the rootfs mount).
+pub fn mount_entry(root: &OwnedFd, e: &MountEntry) -> Result<(), RootfsError> {
+    let create = if e.source_is_file() { Create::File } else { Create::Dir };
+    let target = resolve_in_root(root, &e.destination, create)?;
+    let empty = c"";
+
+    if e.bind {
+        let src = e.source.as_ref().ok_or_else(|| err("bind", e, Errno::EINVAL))?;
+        let csrc = sys::cstring(src.as_os_str().as_encoded_bytes());
+        let mut flags = libc::OPEN_TREE_CLONE;
+        if e.recursive {
+            flags |= libc::AT_RECURSIVE as u32;
+        }
+        let tree = sys::open_tree(libc::AT_FDCWD, &csrc, flags).map_err(|errno| err("bind", e, errno))?;
+        let (set, clear) = bind_attrs(e.flags, e.cleared);
+        if set != 0 || clear != 0 {
+            sys::mount_setattr(tree.as_raw_fd(), empty, libc::AT_EMPTY_PATH as u32, set, clear, 0)
+                .map_err(|errno| err("set attributes of", e, errno))?;
+        }
+        if e.rec_set != 0 || e.rec_clear != 0 {
+            sys::mount_setattr(
+                tree.as_raw_fd(),
+                empty,
+                (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as u32,
+                e.rec_set,
+                e.rec_clear,
+                0,
+            )
+            .map_err(|errno| err("set recursive attributes of", e, errno))?;
+        }
+        sys::move_mount(
+            tree.as_raw_fd(),
+            empty,
+            target.as_raw_fd(),
+            empty,
+            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+        )
+        .map_err(|errno| err("bind", e, errno))?;
+        for p in &e.propagation {
+            let rec = if p.contains(MsFlags::MS_REC) { libc::AT_RECURSIVE } else { 0 };
+            sys::mount_setattr(
+                tree.as_raw_fd(),
+                empty,
+                (libc::AT_EMPTY_PATH | rec) as u32,
+                0,
+                0,
+                (*p - MsFlags::MS_REC).bits(),
+            )
+            .map_err(|errno| err("set propagation of", e, errno))?;
+        }
+        return Ok(());
+    }
+
+    let source = e
+        .source
+        .as_ref()
+        .map(|s| s.as_os_str().as_encoded_bytes().to_vec())
+        .unwrap_or_else(|| e.fstype.clone().into_bytes());
+    let csource = sys::cstring(source);
+    let ctype = sys::cstring(e.fstype.as_str());
+    let cdata = sys::cstring(e.data.as_str());
+    let path = proc_fd_path(&target);
+    let flags = e.flags - MsFlags::MS_REMOUNT;
+    nix::mount::mount(
+        Some(csource.as_c_str()),
+        path.as_c_str(),
+        Some(ctype.as_c_str()),
+        flags,
+        (!e.data.is_empty()).then_some(cdata.as_c_str()),
+    )
+    .map_err(|errno| err("mount", e, errno))?;
+    if !e.propagation.is_empty() || e.rec_set != 0 || e.rec_clear != 0 {
+        // The fd still points below the new mount: look the path up again to
+        // reach the mount itself.
+        let top = resolve_in_root(root, &e.destination, Create::Nothing)?;
+        if e.rec_set != 0 || e.rec_clear != 0 {
+            sys::mount_setattr(
+                top.as_raw_fd(),
+                empty,
+                (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as u32,
+                e.rec_set,
+                e.rec_clear,
+                0,
+            )
+            .map_err(|errno| err("set recursive attributes of", e, errno))?;
+        }
+        let top_path = proc_fd_path(&top);
+        for p in &e.propagation {
+            nix::mount::mount(None::<&str>, top_path.as_c_str(), None::<&str>, *p, None::<&str>)
+                .map_err(|errno| err("set propagation of", e, errno))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::MountBuilder;
+
+    fn entry(typ: &str, opts: &[&str]) -> MountEntry {
+        let m = MountBuilder::default()
+            .destination("/x")
+            .typ(typ)
+            .source("src")
+            .options(opts.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .build()
+            .unwrap();
+        MountEntry::parse(&m, Path::new("/bundle"))
+    }
+
+    #[test]
+    fn tmpfs_options_split_into_flags_and_data() {
+        let e = entry("tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]);
+        assert_eq!(e.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
+        assert_eq!(e.data, "mode=755,size=65536k");
+        assert!(!e.bind);
+    }
+
+    #[test]
+    fn rbind_is_recursive_and_relative_source_is_in_bundle() {
+        let e = entry("none", &["rbind", "ro", "rprivate"]);
+        assert!(e.bind && e.recursive);
+        assert_eq!(e.source.as_deref(), Some(Path::new("/bundle/src")));
+        assert_eq!(e.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        let (set, clear) = bind_attrs(e.flags, e.cleared);
+        assert_eq!(set, libc::MOUNT_ATTR_RDONLY);
+        assert_eq!(clear, 0);
+    }
+
+    #[test]
+    fn later_option_wins() {
+        let e = entry("bind", &["ro", "rw"]);
+        assert!(!e.flags.contains(MsFlags::MS_RDONLY));
+        assert!(e.cleared.contains(MsFlags::MS_RDONLY));
+    }
+
+    #[test]
+    fn recursive_attributes() {
+        let e = entry("bind", &["rbind", "rro", "rnosuid", "rnoatime"]);
+        assert_eq!(e.rec_set, libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOATIME);
+        assert_eq!(e.rec_clear, libc::MOUNT_ATTR__ATIME);
+    }
+}

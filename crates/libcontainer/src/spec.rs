@@ -1,0 +1,519 @@
+//! Loading and validating `config.json`.
+//!
+//! Every problem is reported with the JSON path of the field at fault (and the
+//! line/column where serde knows it), so that a typo in a 300-line config is
+//! found in one look.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{file}: {field}{msg} (line {line}, column {column})")]
+    Parse { file: String, field: String, msg: String, line: usize, column: usize },
+    #[error("config.json: {field}: {msg}")]
+    Invalid { field: String, msg: String },
+}
+
+fn invalid(field: impl Into<String>, msg: impl Into<String>) -> SpecError {
+    SpecError::Invalid { field: field.into(), msg: msg.into() }
+}
+
+/// The configuration `hull spec` writes: the same container as `runc spec`
+/// (busybox-friendly: `sh`, a read-only rootfs, the usual namespaces, masked
+/// and read-only kernel paths), named for hull.
+pub const DEFAULT_SPEC_JSON: &str = r#"{
+	"ociVersion": "1.0.2-dev",
+	"process": {
+		"terminal": true,
+		"user": {
+			"uid": 0,
+			"gid": 0
+		},
+		"args": [
+			"sh"
+		],
+		"env": [
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"TERM=xterm"
+		],
+		"cwd": "/",
+		"capabilities": {
+			"bounding": [
+				"CAP_AUDIT_WRITE",
+				"CAP_KILL",
+				"CAP_NET_BIND_SERVICE"
+			],
+			"effective": [
+				"CAP_AUDIT_WRITE",
+				"CAP_KILL",
+				"CAP_NET_BIND_SERVICE"
+			],
+			"permitted": [
+				"CAP_AUDIT_WRITE",
+				"CAP_KILL",
+				"CAP_NET_BIND_SERVICE"
+			],
+			"ambient": [
+				"CAP_AUDIT_WRITE",
+				"CAP_KILL",
+				"CAP_NET_BIND_SERVICE"
+			]
+		},
+		"rlimits": [
+			{
+				"type": "RLIMIT_NOFILE",
+				"hard": 1024,
+				"soft": 1024
+			}
+		],
+		"noNewPrivileges": true
+	},
+	"root": {
+		"path": "rootfs",
+		"readonly": true
+	},
+	"hostname": "hull",
+	"mounts": [
+		{
+			"destination": "/proc",
+			"type": "proc",
+			"source": "proc"
+		},
+		{
+			"destination": "/dev",
+			"type": "tmpfs",
+			"source": "tmpfs",
+			"options": [
+				"nosuid",
+				"strictatime",
+				"mode=755",
+				"size=65536k"
+			]
+		},
+		{
+			"destination": "/dev/pts",
+			"type": "devpts",
+			"source": "devpts",
+			"options": [
+				"nosuid",
+				"noexec",
+				"newinstance",
+				"ptmxmode=0666",
+				"mode=0620",
+				"gid=5"
+			]
+		},
+		{
+			"destination": "/dev/shm",
+			"type": "tmpfs",
+			"source": "shm",
+			"options": [
+				"nosuid",
+				"noexec",
+				"nodev",
+				"mode=1777",
+				"size=65536k"
+			]
+		},
+		{
+			"destination": "/dev/mqueue",
+			"type": "mqueue",
+			"source": "mqueue",
+			"options": [
+				"nosuid",
+				"noexec",
+				"nodev"
+			]
+		},
+		{
+			"destination": "/sys",
+			"type": "sysfs",
+			"source": "sysfs",
+			"options": [
+				"nosuid",
+				"noexec",
+				"nodev",
+				"ro"
+			]
+		},
+		{
+			"destination": "/sys/fs/cgroup",
+			"type": "cgroup",
+			"source": "cgroup",
+			"options": [
+				"nosuid",
+				"noexec",
+				"nodev",
+				"relatime",
+				"ro"
+			]
+		}
+	],
+	"linux": {
+		"resources": {
+			"devices": [
+				{
+					"allow": false,
+					"access": "rwm"
+				}
+			]
+		},
+		"namespaces": [
+			{
+				"type": "pid"
+			},
+			{
+				"type": "network"
+			},
+			{
+				"type": "ipc"
+			},
+			{
+				"type": "uts"
+			},
+			{
+				"type": "mount"
+			},
+			{
+				"type": "cgroup"
+			}
+		],
+		"maskedPaths": [
+			"/proc/acpi",
+			"/proc/asound",
+			"/proc/kcore",
+			"/proc/keys",
+			"/proc/latency_stats",
+			"/proc/timer_list",
+			"/proc/timer_stats",
+			"/proc/sched_debug",
+			"/sys/firmware",
+			"/proc/scsi"
+		],
+		"readonlyPaths": [
+			"/proc/bus",
+			"/proc/fs",
+			"/proc/irq",
+			"/proc/sys",
+			"/proc/sysrq-trigger"
+		]
+	}
+}
+"#;
+
+/// The default configuration as a value, for callers that adjust it (tests,
+/// `spec --rootless`).
+pub fn default_spec() -> serde_json::Value {
+    serde_json::from_str(DEFAULT_SPEC_JSON).expect("the built-in default spec is valid JSON")
+}
+
+/// `hull spec --rootless`: the default container for an unprivileged user —
+/// its own user namespace mapping the caller to root, no network namespace,
+/// the host's /sys bound read-only (a fresh sysfs needs a network namespace
+/// the user owns), no cgroup mount or resources (nothing is delegated).
+pub fn rootless_spec_json() -> String {
+    let mut v = default_spec();
+    let uid = nix::unistd::geteuid().as_raw();
+    let gid = nix::unistd::getegid().as_raw();
+    let linux = &mut v["linux"];
+    if let Some(ns) = linux["namespaces"].as_array_mut() {
+        ns.retain(|n| n["type"] != "network");
+        ns.push(serde_json::json!({"type": "user"}));
+    }
+    linux["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+    linux["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+    if let Some(o) = linux.as_object_mut() {
+        o.remove("resources");
+    }
+    if let Some(mounts) = v["mounts"].as_array_mut() {
+        mounts.retain(|m| m["type"] != "cgroup");
+        for m in mounts.iter_mut() {
+            if m["type"] == "sysfs" {
+                *m = serde_json::json!({
+                    "destination": "/sys", "type": "none", "source": "/sys",
+                    "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]
+                });
+            }
+            if m["type"] == "devpts" {
+                if let Some(opts) = m["options"].as_array_mut() {
+                    opts.retain(|o| o != "gid=5");
+                }
+            }
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Parses config.json text. `file` names the source in error messages.
+pub fn parse(text: &[u8], file: &str) -> Result<Spec, SpecError> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        // serde lists every variant after "expected one of"; for enums with
+        // forty capability names that drowns the one word that matters.
+        let mut msg = inner.to_string();
+        if let Some(i) = msg.find(", expected one of") {
+            msg.truncate(i);
+        }
+        if let Some(i) = msg.find(" at line ") {
+            msg.truncate(i);
+        }
+        let field = if field == "." || field.is_empty() { String::new() } else { format!("{field}: ") };
+        SpecError::Parse { file: file.to_string(), field, msg, line: inner.line(), column: inner.column() }
+    })?;
+    Ok(spec)
+}
+
+/// Reads and parses `<bundle>/config.json`.
+pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
+    parse(&text, "config.json")
+}
+
+/// Resolves `root.path` against the bundle directory.
+pub fn rootfs_path(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
+    let root = spec.root().as_ref().ok_or_else(|| invalid("root", "missing: the container needs a root filesystem"))?;
+    let p = root.path();
+    if p.as_os_str().is_empty() {
+        return Err(invalid("root.path", "empty"));
+    }
+    Ok(if p.is_absolute() { p.clone() } else { bundle.join(p) })
+}
+
+/// sysctls that only make sense inside a namespace of the given kind, and so are
+/// refused when the container shares that namespace with the host.
+fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: [&str; 6] =
+        ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax"];
+    if IPC.contains(&key) || key == "kernel.shmmni" || key == "kernel.shm_rmid_forced" || key.starts_with("fs.mqueue.")
+    {
+        return Some(LinuxNamespaceType::Ipc);
+    }
+    if key.starts_with("net.") {
+        return Some(LinuxNamespaceType::Network);
+    }
+    if key == "kernel.hostname" || key == "kernel.domainname" {
+        return Some(LinuxNamespaceType::Uts);
+    }
+    None
+}
+
+/// Checks what serde cannot: cross-field rules of the runtime spec and the
+/// things that would otherwise fail half-way through `create`.
+pub fn validate(spec: &Spec, bundle: &Path) -> Result<(), SpecError> {
+    let rootfs = rootfs_path(spec, bundle)?;
+    match std::fs::metadata(&rootfs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(invalid("root.path", format!("{} is not a directory", rootfs.display()))),
+        Err(e) => return Err(invalid("root.path", format!("{}: {e}", rootfs.display()))),
+    }
+
+    let process = spec.process().as_ref().ok_or_else(|| invalid("process", "missing: nothing to run"))?;
+    match process.args() {
+        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
+        _ => return Err(invalid("process.args", "empty: name the program to run")),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(invalid("process.cwd", format!("{:?} is not an absolute path", process.cwd())));
+    }
+    for (i, e) in process.env().iter().flatten().enumerate() {
+        if e.contains('\0') {
+            return Err(invalid(format!("process.env[{i}]"), "contains a NUL byte"));
+        }
+    }
+    for (i, a) in process.args().iter().flatten().enumerate() {
+        if a.contains('\0') {
+            return Err(invalid(format!("process.args[{i}]"), "contains a NUL byte"));
+        }
+    }
+    let mut seen_rlimits = Vec::new();
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        if seen_rlimits.contains(&r.typ()) {
+            return Err(invalid(format!("process.rlimits[{i}]"), format!("{:?} is listed twice", r.typ())));
+        }
+        seen_rlimits.push(r.typ());
+        if r.soft() > r.hard() {
+            return Err(invalid(format!("process.rlimits[{i}]"), "soft limit is above the hard limit"));
+        }
+    }
+
+    let linux = spec.linux().as_ref();
+    let namespaces = linux.and_then(|l| l.namespaces().as_ref());
+    let mut kinds = HashSet::new();
+    for (i, ns) in namespaces.into_iter().flatten().enumerate() {
+        if !kinds.insert(ns.typ()) {
+            return Err(invalid(format!("linux.namespaces[{i}]"), format!("namespace {:?} is listed twice", ns.typ())));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(invalid(format!("linux.namespaces[{i}].path"), format!("{} is not absolute", p.display())));
+            }
+        }
+    }
+    let has = |t: LinuxNamespaceType| kinds.contains(&t);
+    if let Some(l) = linux {
+        let maps = l.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+            || l.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+        if maps && !has(LinuxNamespaceType::User) {
+            return Err(invalid("linux.uidMappings", "uid/gid mappings need a user namespace in linux.namespaces"));
+        }
+        if l.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) && !has(LinuxNamespaceType::Time) {
+            return Err(invalid("linux.timeOffsets", "time offsets need a time namespace in linux.namespaces"));
+        }
+        for key in l.sysctl().iter().flat_map(|s| s.keys()) {
+            if let Some(kind) = sysctl_namespace(key) {
+                if !has(kind) {
+                    return Err(invalid(
+                        format!("linux.sysctl.{key}"),
+                        format!("needs a new {kind:?} namespace: it would change the host"),
+                    ));
+                }
+            }
+            if key.contains('/') || key.contains("..") {
+                return Err(invalid(format!("linux.sysctl.{key}"), "not a sysctl name"));
+            }
+        }
+        if let Some(cg) = l.cgroups_path() {
+            let s = cg.to_string_lossy();
+            if !s.starts_with('/') && s.split(':').count() == 3 {
+                return Err(invalid(
+                    "linux.cgroupsPath",
+                    format!("{s:?} is a systemd slice:prefix:name path; hull manages cgroups through cgroupfs (no systemd here)"),
+                ));
+            }
+        }
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(invalid("hostname", "setting a hostname needs a new uts namespace"));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(invalid("domainname", "setting a domainname needs a new uts namespace"));
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if m.destination().as_os_str().is_empty() {
+            return Err(invalid(format!("mounts[{i}].destination"), "empty"));
+        }
+    }
+    if let Some(hooks) = spec.hooks() {
+        let lists = [
+            ("prestart", hooks.prestart()),
+            ("createRuntime", hooks.create_runtime()),
+            ("createContainer", hooks.create_container()),
+            ("startContainer", hooks.start_container()),
+            ("poststart", hooks.poststart()),
+            ("poststop", hooks.poststop()),
+        ];
+        for (name, list) in lists {
+            for (i, h) in list.iter().flatten().enumerate() {
+                if !h.path().is_absolute() {
+                    return Err(invalid(
+                        format!("hooks.{name}[{i}].path"),
+                        format!("{} is not absolute", h.path().display()),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(f: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut v = default_spec();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn default_spec_parses() {
+        let spec = parse(DEFAULT_SPEC_JSON.as_bytes(), "config.json").unwrap();
+        assert_eq!(spec.hostname().as_deref(), Some("hull"));
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let err = parse(b"{\n  \"ociVersion\": \"1.0\",\n  oops\n}", "config.json").unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("column"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let text = with(|v| v["process"]["user"]["uid"] = "root".into());
+        let err = parse(&text, "config.json").unwrap_err().to_string();
+        assert!(err.contains("process.user.uid"), "{err}");
+    }
+
+    #[test]
+    fn unknown_capability_is_short_and_named() {
+        let text = with(|v| v["process"]["capabilities"]["bounding"][0] = "CAP_FLY".into());
+        let err = parse(&text, "config.json").unwrap_err().to_string();
+        assert!(err.contains("process.capabilities.bounding"), "{err}");
+        assert!(err.contains("FLY"), "{err}");
+        assert!(!err.contains("expected one of"), "{err}");
+    }
+
+    #[test]
+    fn unknown_namespace_type_is_named() {
+        let text = with(|v| v["linux"]["namespaces"][0]["type"] = "galaxy".into());
+        let err = parse(&text, "config.json").unwrap_err().to_string();
+        assert!(err.contains("linux.namespaces[0].type"), "{err}");
+        assert!(err.contains("galaxy"), "{err}");
+    }
+
+    fn validate_text(text: &[u8]) -> Result<(), SpecError> {
+        let dir = std::env::temp_dir().join(format!("hull-spec-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+        let spec = parse(text, "config.json").unwrap();
+        validate(&spec, &dir)
+    }
+
+    #[test]
+    fn empty_args_are_refused() {
+        let err = validate_text(&with(|v| v["process"]["args"] = serde_json::json!([]))).unwrap_err();
+        assert!(err.to_string().contains("process.args"), "{err}");
+    }
+
+    #[test]
+    fn uid_mapping_without_user_namespace_is_refused() {
+        let text = with(|v| v["linux"]["uidMappings"] = serde_json::json!([{"containerID":0,"hostID":1000,"size":1}]));
+        let err = validate_text(&text).unwrap_err();
+        assert!(err.to_string().contains("user namespace"), "{err}");
+    }
+
+    #[test]
+    fn net_sysctl_without_net_namespace_is_refused() {
+        let text = with(|v| {
+            v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+            v["linux"]["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"mount"},{"type":"uts"}]);
+        });
+        let err = validate_text(&text).unwrap_err();
+        assert!(err.to_string().contains("net.ipv4.ip_forward"), "{err}");
+    }
+
+    #[test]
+    fn systemd_cgroups_path_is_refused() {
+        let text = with(|v| v["linux"]["cgroupsPath"] = "system.slice:hull:abc".into());
+        let err = validate_text(&text).unwrap_err();
+        assert!(err.to_string().contains("systemd"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_namespace_is_refused() {
+        let text = with(|v| v["linux"]["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"pid"}]));
+        let err = validate_text(&text).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
+}

@@ -1,0 +1,144 @@
+//! `process.terminal`: a pseudo-terminal made inside the container (from its
+//! own devpts instance), whose master goes to the caller over the console
+//! socket with SCM_RIGHTS — the protocol of runc's recvtty, containerd's shim
+//! and conmon — and whose slave becomes the process's controlling terminal.
+//! In the foreground `hull run` relays between the caller's terminal and it.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
+
+use crate::rootfs::{resolve_in_root, Create};
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error("console: {op}: {errno}")]
+    Sys { op: &'static str, errno: Errno },
+    #[error("console socket: no terminal descriptor received")]
+    NoFd,
+}
+
+fn err(op: &'static str) -> impl FnOnce(Errno) -> TerminalError {
+    move |errno| TerminalError::Sys { op, errno }
+}
+
+/// Opens a new pty pair from the devpts that /dev/ptmx leads to, sets its
+/// size, binds the slave over /dev/console (inside `root` when given), sends
+/// the master over `socket` and returns the slave.
+pub fn setup_console(
+    socket: &OwnedFd,
+    size: Option<(u16, u16)>,
+    root: Option<&OwnedFd>,
+) -> Result<OwnedFd, TerminalError> {
+    let ptmx = match root {
+        Some(r) => {
+            let p = resolve_in_root(r, Path::new("/dev/ptmx"), Create::Nothing)
+                .map_err(|_| TerminalError::Sys { op: "find /dev/ptmx", errno: Errno::ENOENT })?;
+            // Reopen through the magic link: the ptmx of the container's own devpts.
+            sys::openat2(libc::AT_FDCWD, &crate::rootfs::mounts::proc_fd_path(&p), libc::O_RDWR | libc::O_NOCTTY, 0, 0)
+                .map_err(err("open /dev/ptmx"))?
+        }
+        None => sys::openat2(libc::AT_FDCWD, c"/dev/ptmx", libc::O_RDWR | libc::O_NOCTTY, 0, 0)
+            .map_err(err("open /dev/ptmx"))?,
+    };
+    sys::unlockpt(ptmx.as_raw_fd()).map_err(err("unlock pty"))?;
+    if let Some((rows, cols)) = size {
+        sys::set_winsize(ptmx.as_raw_fd(), rows, cols).map_err(err("set terminal size"))?;
+    }
+    // TIOCGPTPEER opens the slave through the master, without a path lookup
+    // that a container could redirect.
+    let slave = sys::open_pty_peer(ptmx.as_raw_fd()).map_err(err("open the pty slave"))?;
+    if let Some(r) = root {
+        let target = resolve_in_root(r, Path::new("/dev/console"), Create::File)
+            .map_err(|_| TerminalError::Sys { op: "create /dev/console", errno: Errno::EIO })?;
+        let src = crate::rootfs::mounts::proc_fd_path(&slave);
+        let dst = crate::rootfs::mounts::proc_fd_path(&target);
+        nix::mount::mount(
+            Some(src.as_c_str()),
+            dst.as_c_str(),
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(err("bind the pty over /dev/console"))?;
+    }
+    send_fd(socket.as_raw_fd(), ptmx.as_raw_fd(), b"/dev/ptmx").map_err(err("send the pty master"))?;
+    Ok(slave)
+}
+
+/// New session, `slave` as its controlling terminal and as stdio.
+pub fn make_controlling(slave: &OwnedFd) -> Result<(), TerminalError> {
+    nix::unistd::setsid().map_err(err("setsid"))?;
+    sys::set_controlling_tty(slave.as_raw_fd()).map_err(err("make the pty the controlling terminal"))?;
+    for fd in 0..3 {
+        nix::unistd::dup2(slave.as_raw_fd(), fd).map_err(err("dup the pty to stdio"))?;
+    }
+    Ok(())
+}
+
+pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<(), Errno> {
+    let fds = [fd];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    socket::sendmsg::<()>(socket, &[IoSlice::new(name)], &cmsg, MsgFlags::empty(), None)?;
+    Ok(())
+}
+
+pub fn recv_fd(socket: RawFd) -> Result<OwnedFd, TerminalError> {
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = socket::recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(err("receive the pty master"))?;
+    for c in msg.cmsgs().map_err(err("receive the pty master"))? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel installed this descriptor for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(TerminalError::NoFd)
+}
+
+/// Our terminal in raw mode for as long as this lives (when stdin is a terminal).
+pub struct RawMode {
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl RawMode {
+    pub fn enter() -> RawMode {
+        use nix::sys::termios;
+        let stdin = sys::borrow(0);
+        let saved = termios::tcgetattr(stdin).ok();
+        if let Some(t) = &saved {
+            let mut raw = t.clone();
+            termios::cfmakeraw(&mut raw);
+            let _ = termios::tcsetattr(stdin, termios::SetArg::TCSANOW, &raw);
+        }
+        RawMode { saved }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(sys::borrow(0), nix::sys::termios::SetArg::TCSANOW, t);
+        }
+    }
+}
+
+/// Best-effort write of everything (the reader may be gone).
+pub fn write_all(fd: RawFd, mut data: &[u8]) {
+    while !data.is_empty() {
+        match nix::unistd::write(sys::borrow(fd), data) {
+            Ok(0) => return,
+            Ok(n) => data = &data[n..],
+            Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
