@@ -177,9 +177,7 @@ fn build_plans(
     if let Some(s) = linux.and_then(|l| l.seccomp().as_ref()) {
         process.seccomp = Some(seccomp::compile(s)?);
     }
-    let rootfs = if ns.join_mount {
-        None
-    } else {
+    let rootfs = {
         let mounts: Vec<MountEntry> =
             spec.mounts().iter().flatten().map(|m| MountEntry::parse(m, &opts.bundle)).collect();
         // /dev is set up unless the config binds the host's /dev wholesale.
@@ -214,7 +212,8 @@ fn build_plans(
                 .map(|v| v.iter().map(PathBuf::from).collect())
                 .unwrap_or_default(),
             no_pivot: opts.no_pivot,
-            new_mount_ns: ns.new_mount,
+            // A joined mount namespace is set up like a new one (runc does the same).
+            new_mount_ns: ns.new_mount || ns.join_mount,
             cgroup_mount: cg.mount_view(ns.new_cgroup),
         })
     };
@@ -298,6 +297,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         paused: false,
         poststart_hooks: hooks_spec.and_then(|h| h.poststart().clone()),
         poststop_hooks: hooks_spec.and_then(|h| h.poststop().clone()),
+        seccomp_listener: plans.process.seccomp.as_ref().and_then(|f| f.listener.clone()),
     };
     // Saved before anything runs: a create killed half-way is still found
     // (and cleaned up) by `delete --force`.
@@ -441,13 +441,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         Mode::Create => chan.send(&Message::WaitForStart)?,
         Mode::Run => {
             chan.send(&Message::Start)?;
-            // EOF means execve succeeded (the channel is close-on-exec).
-            match chan.recv() {
-                Err(SyncError::Closed) => {}
-                Ok(Message::Error { message, .. }) => return Err(ContainerError::Init(message)),
-                Ok(other) => return Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
-                Err(e) => return Err(e.into()),
-            }
+            wait_for_exec(&mut chan, &st)?;
             st.status = Status::Running;
             state::save(&dir, &st)?;
         }
@@ -457,6 +451,28 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     drop(dir_lock);
     let is_child = !plans.ns.second_fork;
     Ok(Created { pid, pidfd, dir, state: st, console, is_child })
+}
+
+/// Waits until the init has exec'd the container's program: the channel is
+/// close-on-exec, so EOF is success. On the way, a seccomp notification
+/// listener may arrive and is passed on to its agent.
+fn wait_for_exec(chan: &mut Channel, st: &ContainerState) -> Result<(), ContainerError> {
+    loop {
+        match chan.recv() {
+            Err(SyncError::Closed) => return Ok(()),
+            Ok(Message::SeccompListener) => {
+                let fd = chan
+                    .take_fd()
+                    .ok_or_else(|| ContainerError::Init("seccomp listener message without a descriptor".into()))?;
+                if let Some(l) = &st.seccomp_listener {
+                    l.forward(&fd, st.pid, &st.oci_json(Status::Running))?;
+                }
+            }
+            Ok(Message::Error { message, .. }) => return Err(ContainerError::Init(message)),
+            Ok(other) => return Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn run_poststart(st: &ContainerState) {
@@ -497,12 +513,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         Err(e) => return Err(sys_err("connect to start.sock")(e)),
     }
     let mut conn = Channel::from_fd(sock);
-    let result = match conn.recv() {
-        Err(SyncError::Closed) => Ok(()),
-        Ok(Message::Error { message, .. }) => Err(ContainerError::Init(message)),
-        Ok(other) => Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
-        Err(e) => Err(e.into()),
-    };
+    let result = wait_for_exec(&mut conn, &st);
     let _ = std::fs::remove_file(dir.join(state::START_SOCKET));
     result?;
     st.status = Status::Running;

@@ -21,7 +21,10 @@ pub enum HookError {
 /// The runtime-spec status a hook of each stage sees.
 pub fn status_for(stage: &str) -> &'static str {
     match stage {
-        "prestart" | "createRuntime" | "createContainer" => "creating",
+        // prestart predates the `creating` status: the validation suite (and
+        // the hooks written for runc's old behaviour) expect `created`.
+        "prestart" => "created",
+        "createRuntime" | "createContainer" => "creating",
         "startContainer" => "created",
         "poststart" => "running",
         _ => "stopped",

@@ -114,6 +114,9 @@ pub struct ContainerState {
     /// Poststart and poststop hooks from config.json, kept for `start` and `delete`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poststart_hooks: Option<Vec<oci_spec::runtime::Hook>>,
+    /// Where a seccomp notification listener goes (SCMP_ACT_NOTIFY profiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_listener: Option<crate::seccomp::Listener>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poststop_hooks: Option<Vec<oci_spec::runtime::Hook>>,
 }

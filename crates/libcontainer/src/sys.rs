@@ -442,3 +442,35 @@ pub fn seccomp_set_filter(program: &[libc::sock_filter], flags: u32) -> SysResul
     }
     Ok(None)
 }
+
+/// accept4(2), close-on-exec.
+pub fn accept(listener: RawFd) -> SysResult<OwnedFd> {
+    // SAFETY: null address pointers are allowed; the result is a new descriptor.
+    let fd = check(unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) }
+        as libc::c_long)?;
+    // SAFETY: new descriptor owned by us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// recvmsg(2) of one datagram into `buf`, with at most one descriptor
+/// (SCM_RIGHTS, made close-on-exec). Returns the byte count and the descriptor.
+pub fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> SysResult<(usize, Option<OwnedFd>)> {
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<()>(
+        sock,
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut fd = None;
+    for c in msg.cmsgs()? {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+            for f in fds {
+                // SAFETY: the kernel installed this descriptor in our table for us.
+                fd = Some(unsafe { OwnedFd::from_raw_fd(f) });
+            }
+        }
+    }
+    Ok((msg.bytes, fd))
+}

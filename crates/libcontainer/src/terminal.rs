@@ -5,11 +5,11 @@
 //! In the foreground `hull run` relays between the caller's terminal and it.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use nix::errno::Errno;
-use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{self, ControlMessage, MsgFlags};
 
 use crate::rootfs::{resolve_in_root, Create};
 use crate::sys;
@@ -89,19 +89,8 @@ pub fn send_fd(socket: RawFd, fd: RawFd, name: &[u8]) -> Result<(), Errno> {
 
 pub fn recv_fd(socket: RawFd) -> Result<OwnedFd, TerminalError> {
     let mut buf = [0u8; 4096];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = socket::recvmsg::<()>(socket, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(err("receive the pty master"))?;
-    for c in msg.cmsgs().map_err(err("receive the pty master"))? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(fd) = fds.first() {
-                // SAFETY: the kernel installed this descriptor for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
-            }
-        }
-    }
-    Err(TerminalError::NoFd)
+    let (_, fd) = sys::recv_with_fd(socket, &mut buf).map_err(err("receive the pty master"))?;
+    fd.ok_or(TerminalError::NoFd)
 }
 
 /// Our terminal in raw mode for as long as this lives (when stdin is a terminal).

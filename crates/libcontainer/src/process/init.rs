@@ -230,7 +230,20 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
             return Err(fail(e.into(), report_to.take()));
         }
     }
-    match cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied) {
+    // The seccomp listener goes to whoever waits for the exec: `start`, or the `run` parent.
+    let result = {
+        let sink_chan: &mut Channel = match report_to.as_mut() {
+            Some(c) => c,
+            None => chan,
+        };
+        let mut sink = |fd: OwnedFd| {
+            sink_chan
+                .send_with_fd(&Message::SeccompListener, Some(&fd))
+                .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))
+        };
+        cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink)
+    };
+    match result {
         Ok(never) => match never {},
         Err(e) => Err(fail(e.into(), report_to.take())),
     }
@@ -243,7 +256,7 @@ fn wait_for_start(listener: &OwnedFd) -> Result<Channel, InitError> {
         let _ = sys::set_signal_handler(sig, exit_on_signal);
     }
     let conn = loop {
-        match nix::sys::socket::accept4(listener.as_raw_fd(), nix::sys::socket::SockFlag::SOCK_CLOEXEC) {
+        match sys::accept(listener.as_raw_fd()) {
             Ok(fd) => break fd,
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(InitError::Sys { op: "wait for start".into(), errno: e }),
@@ -252,8 +265,6 @@ fn wait_for_start(listener: &OwnedFd) -> Result<Channel, InitError> {
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGALRM] {
         sys::reset_signal_handler(sig);
     }
-    // SAFETY: accept4 returned a new descriptor we own.
-    let conn = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(conn) };
     Ok(Channel::from_fd(conn))
 }
 

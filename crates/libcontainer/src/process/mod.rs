@@ -264,13 +264,23 @@ impl ProcessPlan {
 
     /// The end of every container process: labels, bounding set, user and
     /// groups, capabilities, no_new_privs, seccomp, descriptors, execve.
-    /// Only returns on failure.
+    /// Only returns on failure. `listener_sink` receives the seccomp
+    /// notification listener, if the profile has one.
     pub fn finalize_and_exec(
         &self,
         exe: &CString,
         preserve_fds: u32,
         in_new_userns_without_setgroups: bool,
+        listener_sink: &mut dyn FnMut(std::os::fd::OwnedFd) -> Result<(), ProcessError>,
     ) -> Result<Infallible, ProcessError> {
+        let mut install_seccomp = || -> Result<(), ProcessError> {
+            if let Some(f) = &self.seccomp {
+                if let Some(listener) = f.install().map_err(|e| ProcessError::Invalid(e.to_string()))? {
+                    listener_sink(listener)?;
+                }
+            }
+            Ok(())
+        };
         if let Some(label) = &self.selinux_label {
             if selinux_enabled() {
                 std::fs::write("/proc/self/attr/exec", label).map_err(|e| {
@@ -290,6 +300,14 @@ impl ProcessPlan {
                 ))
             })?;
         }
+        // (Before any seccomp filter, which may not allow these calls.)
+        // Nothing of hull's may leak into the container (CVE-2024-21626): every
+        // descriptor above the preserved ones closes on exec.
+        for fd in 3..3 + preserve_fds as i32 {
+            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()));
+        }
+        sys::cloexec_from(3 + preserve_fds).map_err(sys_err("mark descriptors close-on-exec"))?;
+        sys::unblock_all_signals();
         if let Some(c) = &self.caps {
             caps::drop_bounding(c.bounding, self.last_cap)
                 .map_err(sys_err("drop capabilities from the bounding set"))?;
@@ -298,9 +316,7 @@ impl ProcessPlan {
         // uid switch below may take away: install it first in that case.
         let seccomp_early = self.seccomp.is_some() && !self.no_new_privileges;
         if seccomp_early {
-            if let Some(f) = &self.seccomp {
-                f.install().map_err(|e| ProcessError::Invalid(e.to_string()))?;
-            }
+            install_seccomp()?;
         }
         // Keep the permitted set across the uid change; capset trims it after.
         sys::prctl(libc::PR_SET_KEEPCAPS, 1, 0).map_err(sys_err("keep capabilities"))?;
@@ -325,17 +341,8 @@ impl ProcessPlan {
             sys::umask(0o022);
         }
         if !seccomp_early {
-            if let Some(f) = &self.seccomp {
-                f.install().map_err(|e| ProcessError::Invalid(e.to_string()))?;
-            }
+            install_seccomp()?;
         }
-        // Nothing of hull's may leak into the container (CVE-2024-21626): every
-        // descriptor above the preserved ones closes on exec.
-        for fd in 3..3 + preserve_fds as i32 {
-            let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()));
-        }
-        sys::cloexec_from(3 + preserve_fds).map_err(sys_err("mark descriptors close-on-exec"))?;
-        sys::unblock_all_signals();
 
         let mut argv: Vec<*const libc::c_char> = self.args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());

@@ -39,6 +39,9 @@ pub enum Message {
     /// child → parent: the pid of the process that really is the container
     /// (when a second fork was needed, e.g. joining a user namespace plus a new pid namespace).
     Pid(i32),
+    /// child → parent (or `start`): the seccomp notification listener travels
+    /// with this message as SCM_RIGHTS, for the parent to pass to listenerPath.
+    SeccompListener,
     /// either way: a step failed; `errno` 0 means "no errno", the text says what.
     Error { errno: i32, message: String },
 }
@@ -63,6 +66,7 @@ const WAIT_FOR_START: u8 = 5;
 const START: u8 = 6;
 const PID: u8 = 7;
 const ERROR: u8 = 8;
+const SECCOMP_LISTENER: u8 = 9;
 
 impl Message {
     /// Appends the wire form to `out` (the caller reuses one buffer).
@@ -75,6 +79,7 @@ impl Message {
             Message::Ready => out.push(READY),
             Message::WaitForStart => out.push(WAIT_FOR_START),
             Message::Start => out.push(START),
+            Message::SeccompListener => out.push(SECCOMP_LISTENER),
             Message::Pid(pid) => {
                 out.push(PID);
                 out.extend_from_slice(&pid.to_le_bytes());
@@ -104,6 +109,7 @@ impl Message {
             READY => simple(Message::Ready),
             WAIT_FOR_START => simple(Message::WaitForStart),
             START => simple(Message::Start),
+            SECCOMP_LISTENER => simple(Message::SeccompListener),
             PID => {
                 let b: [u8; 4] = rest.try_into().map_err(|_| DecodeError::BadLength(tag, rest.len()))?;
                 Ok(Message::Pid(i32::from_le_bytes(b)))
@@ -137,6 +143,8 @@ pub enum SyncError {
 pub struct Channel {
     fd: OwnedFd,
     buf: Vec<u8>,
+    /// A descriptor that came with the last message.
+    received: Option<OwnedFd>,
 }
 
 impl Channel {
@@ -148,7 +156,7 @@ impl Channel {
     }
 
     pub fn from_fd(fd: OwnedFd) -> Channel {
-        Channel { fd, buf: Vec::with_capacity(MAX_MESSAGE) }
+        Channel { fd, buf: Vec::with_capacity(MAX_MESSAGE), received: None }
     }
 
     pub fn fd(&self) -> &OwnedFd {
@@ -156,12 +164,20 @@ impl Channel {
     }
 
     pub fn send(&mut self, msg: &Message) -> Result<(), SyncError> {
+        self.send_with_fd(msg, None)
+    }
+
+    /// Sends a message with a descriptor attached (SCM_RIGHTS).
+    pub fn send_with_fd(&mut self, msg: &Message, fd: Option<&OwnedFd>) -> Result<(), SyncError> {
         msg.encode(&mut self.buf);
+        let fds = fd.map(|f| [f.as_raw_fd()]);
+        let cmsg: Vec<socket::ControlMessage<'_>> =
+            fds.as_ref().map(|f| vec![socket::ControlMessage::ScmRights(f)]).unwrap_or_default();
         loop {
             match socket::sendmsg::<()>(
                 self.fd.as_raw_fd(),
                 &[IoSlice::new(&self.buf)],
-                &[],
+                &cmsg,
                 MsgFlags::MSG_NOSIGNAL,
                 None,
             ) {
@@ -173,11 +189,21 @@ impl Channel {
         }
     }
 
+    /// The descriptor that came with the last message, if any.
+    pub fn take_fd(&mut self) -> Option<OwnedFd> {
+        self.received.take()
+    }
+
     pub fn recv(&mut self) -> Result<Message, SyncError> {
         self.buf.resize(MAX_MESSAGE, 0);
         let n = loop {
-            match nix::unistd::read(self.fd.as_raw_fd(), &mut self.buf) {
-                Ok(n) => break n,
+            match crate::sys::recv_with_fd(self.fd.as_raw_fd(), &mut self.buf) {
+                Ok((n, fd)) => {
+                    if fd.is_some() {
+                        self.received = fd;
+                    }
+                    break n;
+                }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::ECONNRESET) => return Err(SyncError::Closed),
                 Err(e) => return Err(SyncError::Io(e)),
@@ -214,6 +240,7 @@ mod tests {
             Message::Ready,
             Message::WaitForStart,
             Message::Start,
+            Message::SeccompListener,
             Message::Pid(4242),
             Message::Error { errno: 2, message: "exec \"nope\": no such file".into() },
         ];
