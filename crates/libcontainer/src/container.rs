@@ -347,7 +347,6 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         let _ = sys::set_child_subreaper();
     }
     let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.clone_into());
-    namespaces::NamespacePlan::leave_parent_side(own_time);
     let (mut pid, mut pidfd) = match forked.map_err(sys_err("clone3 the container init"))? {
         Forked::Child => {
             // The flock belongs to the open file, which the init shares until
@@ -375,7 +374,11 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             };
             init::run(cfg, child_chan);
         }
-        Forked::Parent { pid, pidfd } => (pid, pidfd),
+        Forked::Parent { pid, pidfd } => {
+            // Only the parent goes back; the child stays in the new time namespace.
+            namespaces::NamespacePlan::leave_parent_side(own_time);
+            (pid, pidfd)
+        }
     };
     drop(child_chan);
     drop(console_child);

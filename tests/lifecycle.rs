@@ -1,0 +1,212 @@
+//! The OCI lifecycle through the real binary: create, start, state, kill,
+//! delete, run, list, pid files, and that nothing is left afterwards.
+
+use hull_tests::*;
+use serde_json::json;
+
+#[test]
+fn create_start_kill_delete_leaves_nothing() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    let pid_file = c.bundle.dir.join("init.pid");
+    c.hull(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "{id}"]).ok();
+    let st = c.state();
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["id"], c.id.as_str());
+    let pid = st["pid"].as_i64().unwrap() as i32;
+    assert!(pid > 0);
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap().trim(), pid.to_string());
+    assert_eq!(st["bundle"], c.bundle.dir.to_str().unwrap());
+
+    c.hull(&["start", "{id}"]).ok();
+    assert_eq!(c.status(), "running");
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(comm.trim(), "sleep", "the init became the container's program");
+
+    c.hull(&["kill", "{id}", "KILL"]).ok();
+    c.wait_status("stopped");
+    assert_eq!(c.state()["pid"], 0);
+    c.hull(&["delete", "{id}"]).ok();
+    c.assert_gone();
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || {
+        // a zombie until our test harness's parent reaps it is fine; a live process is not
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true)
+    });
+}
+
+#[test]
+fn run_returns_the_exit_code() {
+    let (r, c) = run_script(Bundle::busybox(&[]), "echo hello; exit 42");
+    assert_eq!(r.code, 42, "{r:?}");
+    assert_eq!(r.stdout, "hello\n");
+    c.assert_gone();
+}
+
+#[test]
+fn run_reports_death_by_signal_as_128_plus_signal() {
+    // Without a pid namespace the shell is not an init, so it can kill itself.
+    let mut b = Bundle::busybox(&[]);
+    b.namespaces(&["mount", "uts", "ipc", "network"]);
+    let (r, _c) = run_script(b, "kill -KILL $$");
+    assert_eq!(r.code, 137, "{r:?}");
+}
+
+#[test]
+fn start_of_a_running_container_fails_clearly() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = c.hull(&["start", "{id}"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("running"), "{r:?}");
+}
+
+#[test]
+fn delete_of_a_running_container_needs_force() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = c.hull(&["delete", "{id}"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("running") && r.stderr.contains("--force"), "{r:?}");
+    assert_eq!(c.status(), "running", "a refused delete changes nothing");
+    c.hull(&["delete", "--force", "{id}"]).ok();
+    c.assert_gone();
+}
+
+#[test]
+fn delete_of_a_created_container_kills_its_init() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    let pid = c.pid();
+    c.hull(&["delete", "{id}"]).ok();
+    c.assert_gone();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.contains(") Z"), "init still alive: {stat}");
+}
+
+#[test]
+fn kill_takes_names_and_numbers() {
+    // A pid 1 only dies of the signals it handles (or KILL): trap them all.
+    let script = "trap 'exit 0' TERM INT HUP USR1; touch /tmp/ready; while :; do sleep 0.05; done";
+    for sig in ["TERM", "SIGTERM", "15", "KILL", "9", "int", "SIGHUP", "10"] {
+        let mut b = Bundle::busybox(&["sh", "-c", script]);
+        b.config["root"]["readonly"] = json!(false);
+        let c = Container::new(b);
+        c.create().ok();
+        c.hull(&["start", "{id}"]).ok();
+        wait_for_file(&c.bundle.rootfs().join("tmp/ready"));
+        c.hull(&["kill", "{id}", sig]).ok();
+        c.wait_status("stopped");
+    }
+}
+
+#[test]
+fn kill_default_signal_is_term_and_reaches_a_handler() {
+    // The shell traps TERM and writes a marker before exiting.
+    let mut b = Bundle::busybox(&[]);
+    b.config["process"]["args"] = json!(["sh", "-c", "trap 'echo got-term > /tmp/m; exit 0' TERM; touch /tmp/ready; while :; do sleep 0.05; done"]);
+    b.config["root"]["readonly"] = json!(false);
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    wait_for_file(&c.bundle.rootfs().join("tmp/ready"));
+    c.hull(&["kill", "{id}"]).ok();
+    c.wait_status("stopped");
+    assert_eq!(std::fs::read_to_string(c.bundle.rootfs().join("tmp/m")).unwrap(), "got-term\n");
+}
+
+#[test]
+fn kill_all_signals_every_process() {
+    let mut b = Bundle::busybox(&["sh", "-c", "sleep 100 & sleep 100 & wait"]);
+    b.namespaces(&["mount", "uts", "ipc", "network"]); // no pid namespace: --all matters
+    b.config["hostname"] = json!(null);
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    c.hull(&["kill", "--all", "{id}", "KILL"]).ok();
+    c.wait_status("stopped");
+    c.hull(&["delete", "{id}"]).ok();
+    c.assert_gone();
+}
+
+#[test]
+fn kill_of_a_stopped_container_fails() {
+    let c = Container::new(Bundle::busybox(&["true"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    c.wait_status("stopped");
+    let r = c.hull(&["kill", "{id}", "KILL"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stopped"), "{r:?}");
+}
+
+#[test]
+fn list_shows_containers_in_table_and_json() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    let t = c.hull(&["list"]).ok();
+    assert!(t.stdout.starts_with("ID"), "{t:?}");
+    assert!(t.stdout.contains(&c.id) && t.stdout.contains("created"), "{t:?}");
+    let j = c.hull(&["list", "--format", "json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v[0]["id"], c.id.as_str());
+    assert_eq!(v[0]["status"], "created");
+    let q = c.hull(&["list", "-q"]).ok();
+    assert_eq!(q.stdout.trim(), c.id);
+}
+
+#[test]
+fn relative_pid_file_is_resolved_against_the_callers_cwd() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    let mut cmd = c.hull_cmd(&["create", "--bundle", ".", "--pid-file", "rel.pid", "{id}"]);
+    cmd.current_dir(&c.bundle.dir);
+    assert!(cmd.status().unwrap().success());
+    let pid: i32 = std::fs::read_to_string(c.bundle.dir.join("rel.pid")).unwrap().trim().parse().unwrap();
+    assert_eq!(pid, c.pid());
+}
+
+#[test]
+fn run_detached_then_state_is_running() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.hull(&["run", "-d", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]).ok();
+    assert_eq!(c.status(), "running");
+}
+
+#[test]
+fn state_of_a_dead_init_is_stopped_and_delete_works() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let pid = c.pid();
+    unsafe_kill(pid);
+    c.wait_status("stopped");
+    c.hull(&["delete", "{id}"]).ok();
+    c.assert_gone();
+}
+
+fn unsafe_kill(pid: i32) {
+    assert!(std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap().success());
+}
+
+#[test]
+fn version_has_runcs_shape() {
+    let out = std::process::Command::new(hull_bin()).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("hull version "), "{text}");
+    assert!(lines[1].starts_with("commit: "), "{text}");
+    assert!(lines[2].starts_with("spec: 1."), "{text}");
+}
+
+#[test]
+fn spec_writes_a_config_that_runs() {
+    let b = Bundle::busybox(&["true"]);
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let out = std::process::Command::new(hull_bin()).arg("spec").arg("--bundle").arg(&b.dir).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(v["process"]["args"], json!(["sh"]));
+    let again = std::process::Command::new(hull_bin()).arg("spec").arg("--bundle").arg(&b.dir).output().unwrap();
+    assert!(!again.status.success(), "spec must not overwrite config.json");
+}
