@@ -8,7 +8,8 @@ use serde_json::json;
 fn create_start_kill_delete_leaves_nothing() {
     let c = Container::new(Bundle::busybox(&["sleep", "100"]));
     let pid_file = c.bundle.dir.join("init.pid");
-    c.hull(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "{id}"]).ok();
+    c.hull(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "{id}"])
+        .ok();
     let st = c.state();
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], c.id.as_str());
@@ -27,10 +28,12 @@ fn create_start_kill_delete_leaves_nothing() {
     assert_eq!(c.state()["pid"], 0);
     c.hull(&["delete", "{id}"]).ok();
     c.assert_gone();
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || {
-        // a zombie until our test harness's parent reaps it is fine; a live process is not
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true)
-    });
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists() || {
+            // a zombie until our test harness's parent reaps it is fine; a live process is not
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true)
+        }
+    );
 }
 
 #[test]
@@ -104,7 +107,11 @@ fn kill_takes_names_and_numbers() {
 fn kill_default_signal_is_term_and_reaches_a_handler() {
     // The shell traps TERM and writes a marker before exiting.
     let mut b = Bundle::busybox(&[]);
-    b.config["process"]["args"] = json!(["sh", "-c", "trap 'echo got-term > /tmp/m; exit 0' TERM; touch /tmp/ready; while :; do sleep 0.05; done"]);
+    b.config["process"]["args"] = json!([
+        "sh",
+        "-c",
+        "trap 'echo got-term > /tmp/m; exit 0' TERM; touch /tmp/ready; while :; do sleep 0.05; done"
+    ]);
     b.config["root"]["readonly"] = json!(false);
     let c = Container::new(b);
     c.create().ok();

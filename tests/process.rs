@@ -5,7 +5,13 @@ use hull_tests::*;
 use serde_json::json;
 
 fn status_field(out: &str, key: &str) -> String {
-    out.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("{key} missing in {out}")).split_whitespace().nth(1).unwrap().to_string()
+    out.lines()
+        .find(|l| l.starts_with(key))
+        .unwrap_or_else(|| panic!("{key} missing in {out}"))
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -72,7 +78,8 @@ fn rlimits_apply_and_nofile_is_1024_by_default() {
     let r = sh("ulimit -n").ok();
     assert_eq!(r.stdout, "1024\n");
     let mut b = Bundle::busybox(&[]);
-    b.config["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 800}, {"type": "RLIMIT_CORE", "soft": 0, "hard": 4096}]);
+    b.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 800}, {"type": "RLIMIT_CORE", "soft": 0, "hard": 4096}]);
     let (r, _c) = run_script(b, "ulimit -Sn; ulimit -Hn; ulimit -Hc");
     assert_eq!(r.ok().stdout, "512\n800\n8\n", "core is shown in 512-byte blocks");
 }

@@ -6,7 +6,10 @@ use serde_json::json;
 
 /// The mountinfo line inside the container for `dest`.
 fn mountinfo_line(out: &str, dest: &str) -> String {
-    out.lines().find(|l| l.split(' ').nth(4) == Some(dest)).unwrap_or_else(|| panic!("no mount at {dest} in:\n{out}")).to_string()
+    out.lines()
+        .find(|l| l.split(' ').nth(4) == Some(dest))
+        .unwrap_or_else(|| panic!("no mount at {dest} in:\n{out}"))
+        .to_string()
 }
 
 #[test]
@@ -68,7 +71,10 @@ fn a_symlink_in_the_image_cannot_lead_a_mount_outside_the_rootfs() {
     let (r, _c) = run_script(b, "true");
     r.ok();
     assert!(!std::path::Path::new("/tmp").join(&marker).exists(), "a directory was created on the host");
-    assert!(!std::path::Path::new("/tmp").join(format!("{marker}-abs")).exists(), "a directory was created on the host");
+    assert!(
+        !std::path::Path::new("/tmp").join(format!("{marker}-abs")).exists(),
+        "a directory was created on the host"
+    );
 }
 
 #[test]
@@ -82,8 +88,14 @@ fn default_devices_exist_with_the_right_numbers() {
 fn config_devices_are_created_with_mode_and_owner() {
     let mut b = Bundle::busybox(&[]);
     b.config["linux"]["devices"] = json!([{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 1000, "gid": 1000}]);
-    b.config["linux"]["resources"]["devices"].as_array_mut().unwrap().push(json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}));
-    b.config["linux"]["devices"].as_array_mut().unwrap().push(json!({"path": "/dev/open-null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}));
+    b.config["linux"]["resources"]["devices"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}));
+    b.config["linux"]["devices"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"path": "/dev/open-null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}));
     let (r, _c) = run_script(b, "stat -c '%F %t:%T %a %u:%g' /dev/mynull; echo x > /dev/open-null && echo writable");
     assert_eq!(r.ok().stdout, "character special file 1:3 640 1000:1000\nwritable\n");
 }
@@ -111,7 +123,8 @@ fn masked_paths_cannot_be_unmasked_with_default_capabilities() {
 
 #[test]
 fn readonly_paths_are_read_only() {
-    let r = sh("echo 1 > /proc/sys/kernel/ns_last_pid; grep -E ' /proc/(sys|irq|bus|fs) ' /proc/self/mountinfo; true").ok();
+    let r =
+        sh("echo 1 > /proc/sys/kernel/ns_last_pid; grep -E ' /proc/(sys|irq|bus|fs) ' /proc/self/mountinfo; true").ok();
     assert!(r.stderr.contains("Read-only file system"), "{r:?}");
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{r:?}");

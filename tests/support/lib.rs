@@ -64,7 +64,11 @@ fn template() -> &'static Path {
         for d in ["proc", "sys", "dev", "tmp", "etc", "root", "home/user"] {
             std::fs::create_dir_all(dir.join(d)).unwrap();
         }
-        std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n").unwrap();
+        std::fs::write(
+            dir.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("etc/group"), "root:x:0:\nuser:x:1000:\n").unwrap();
         // Another test binary may have won the race: either copy is complete.
         if std::fs::rename(&dir, &final_dir).is_err() {

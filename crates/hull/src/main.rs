@@ -64,6 +64,84 @@ struct CreateArgs {
     id: String,
 }
 
+#[derive(Args, Clone)]
+struct ExecArgs {
+    /// OCI process JSON to run (instead of a command).
+    #[arg(short, long, value_name = "FILE")]
+    process: Option<PathBuf>,
+    /// Give the process a terminal.
+    #[arg(short, long)]
+    tty: bool,
+    #[arg(long = "console-socket", value_name = "PATH")]
+    console_socket: Option<PathBuf>,
+    /// Return once the process runs.
+    #[arg(short, long)]
+    detach: bool,
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pid_file: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// KEY=VALUE (repeatable).
+    #[arg(short, long)]
+    env: Vec<String>,
+    /// uid[:gid]
+    #[arg(short, long)]
+    user: Option<String>,
+    #[arg(short = 'g', long = "additional-gids", value_delimiter = ',')]
+    additional_gids: Vec<u32>,
+    /// Add a capability (repeatable).
+    #[arg(short, long)]
+    cap: Vec<String>,
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    #[arg(long)]
+    apparmor: Option<String>,
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: u32,
+    /// Allow exec into a paused container.
+    #[arg(long = "ignore-paused")]
+    ignore_paused: bool,
+    id: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+#[derive(Args, Clone)]
+struct UpdateArgs {
+    /// LinuxResources JSON from a file, or - for stdin.
+    #[arg(short, long, value_name = "FILE|-")]
+    resources: Option<String>,
+    #[arg(long)]
+    memory: Option<String>,
+    #[arg(long = "memory-swap")]
+    memory_swap: Option<String>,
+    #[arg(long = "memory-reservation")]
+    memory_reservation: Option<String>,
+    #[arg(long = "kernel-memory")]
+    kernel_memory: Option<String>,
+    #[arg(long = "cpu-quota")]
+    cpu_quota: Option<i64>,
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<u64>,
+    #[arg(long = "cpu-shares")]
+    cpu_shares: Option<u64>,
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<u64>,
+    #[arg(long = "cpu-rt-runtime")]
+    cpu_rt_runtime: Option<i64>,
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    #[arg(long = "pids-limit")]
+    pids_limit: Option<i64>,
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<u16>,
+    id: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create a container from a bundle; its process waits for `start`.
@@ -109,6 +187,42 @@ enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Run a process inside a running container.
+    #[command(
+        after_help = "Examples: hull exec web ps\n          hull exec -t web sh\n          hull exec --process p.json --detach --pid-file p.pid web"
+    )]
+    Exec(ExecArgs),
+    /// Freeze every process of a container.
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
+    /// Show the container's processes (table: ps output for its pids; json: the pids).
+    #[command(
+        after_help = "Examples: hull ps web\n          hull ps --format json web\n          hull ps web -- -o pid,comm"
+    )]
+    Ps {
+        #[arg(short, long, default_value = "table", value_name = "table|json")]
+        format: String,
+        id: String,
+        /// Arguments for ps(1) (default -ef).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
+    /// Resource usage: one JSON object with --stats, or a stream every --interval (plus OOM events).
+    Events {
+        #[arg(long)]
+        stats: bool,
+        #[arg(long, default_value = "5s", value_name = "DURATION")]
+        interval: String,
+        id: String,
+    },
+    /// Change the resource limits of a live container.
+    #[command(
+        after_help = "Examples: hull update --memory 128M web\n          hull update --resources limits.json web\n          echo '{\"pids\":{\"limit\":50}}' | hull update -r - web"
+    )]
+    Update(UpdateArgs),
+    /// Print what this runtime supports (runtime-spec features JSON).
+    Features,
     /// List containers.
     #[command(alias = "ps-all")]
     List {
@@ -146,9 +260,9 @@ fn main() -> ExitCode {
     };
     match dispatch(&cli.root, cli.systemd_cgroup, command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-        Err(msg) => {
+        Err(Failure(msg, code)) => {
             log::error(&msg);
-            ExitCode::from(1)
+            ExitCode::from(code)
         }
     }
 }
@@ -166,6 +280,22 @@ fn absolute(p: &Path) -> PathBuf {
         p.to_path_buf()
     } else {
         std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+/// An error line and the exit status to leave with.
+struct Failure(String, u8);
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure(s, 1)
+    }
+}
+
+impl From<container::ContainerError> for Failure {
+    fn from(e: container::ContainerError) -> Self {
+        let code = e.exit_code();
+        Failure(e.to_string(), code)
     }
 }
 
@@ -188,8 +318,8 @@ fn create_options(root: &Path, systemd: bool, a: &CreateArgs) -> Result<CreateOp
     })
 }
 
-fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, String> {
-    let e = |e: container::ContainerError| e.to_string();
+fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure> {
+    let e = Failure::from;
     match command {
         Command::Create(a) => {
             let opts = create_options(root, systemd, &a)?;
@@ -213,17 +343,67 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, String>
                     failed = Some(err.to_string());
                 }
             }
-            failed.map_or(Ok(0), Err)
+            failed.map_or(Ok(0), |m| Err(Failure(m, 1)))
         }
         Command::Run { create, detach, keep } => {
             let opts = create_options(root, systemd, &create)?;
             container::run(&opts, detach, keep).map_err(e)
         }
+        Command::Exec(a) => {
+            let opts = container::ExecOptions {
+                id: a.id,
+                process_file: a.process.map(|p| absolute(&p)),
+                args: a.command,
+                tty: a.tty,
+                console_socket: a.console_socket.map(|p| absolute(&p)),
+                detach: a.detach,
+                pid_file: a.pid_file.map(|p| absolute(&p)),
+                cwd: a.cwd,
+                env: a.env,
+                user: a.user,
+                additional_gids: a.additional_gids,
+                caps: a.cap,
+                no_new_privs: a.no_new_privs,
+                apparmor: a.apparmor,
+                process_label: a.process_label,
+                preserve_fds: a.preserve_fds,
+                ignore_paused: a.ignore_paused,
+            };
+            container::exec(root, &opts).map_err(e)
+        }
+        Command::Pause { id } => container::pause(root, &id).map(|_| 0).map_err(e),
+        Command::Resume { id } => container::resume(root, &id).map(|_| 0).map_err(e),
+        Command::Ps { format, id, ps_args } => ps(root, &id, &format, &ps_args),
+        Command::Events { stats, interval, id } => {
+            if stats {
+                let v = container::stats(root, &id).map_err(e)?;
+                println!("{v}");
+                return Ok(0);
+            }
+            let every =
+                parse_duration(&interval).ok_or_else(|| format!("--interval {interval:?}: use e.g. 5s, 500ms"))?;
+            let mut out = std::io::stdout().lock();
+            container::events(root, &id, every, &mut |v| {
+                use std::io::Write;
+                let _ = writeln!(out, "{v}");
+                let _ = out.flush();
+            })
+            .map(|_| 0)
+            .map_err(e)
+        }
+        Command::Update(a) => {
+            let res = update_resources(&a)?;
+            container::update(root, &a.id, &res).map(|_| 0).map_err(e)
+        }
+        Command::Features => {
+            println!("{}", serde_json::to_string_pretty(&container::features()).unwrap_or_default());
+            Ok(0)
+        }
         Command::Spec { bundle, rootless } => {
             let dir = bundle.map(|b| absolute(&b)).unwrap_or_else(|| absolute(Path::new(".")));
             let path = dir.join("config.json");
             if path.exists() {
-                return Err(format!("{} exists; remove it first", path.display()));
+                return Err(format!("{} exists; remove it first", path.display()).into());
             }
             let text = if rootless { spec::rootless_spec_json() } else { spec::DEFAULT_SPEC_JSON.to_string() };
             std::fs::write(&path, text).map_err(|err| format!("write {}: {err}", path.display()))?;
@@ -233,8 +413,141 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, String>
     }
 }
 
-fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, String> {
-    let entries = container::list(root).map_err(|e| e.to_string())?;
+/// `5s`, `500ms`, `1m`, or plain seconds.
+fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map(|i| s.split_at(i)).unwrap_or((s, "s"));
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
+}
+
+/// `128M`, `1g`, `-1`, plain bytes.
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    if s == "-1" {
+        return Ok(-1);
+    }
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    num.parse::<i64>().map(|n| n * mult).map_err(|_| format!("{s:?} is not a size (e.g. 64M)"))
+}
+
+fn update_resources(a: &UpdateArgs) -> Result<oci_spec::runtime::LinuxResources, String> {
+    use oci_spec::runtime::LinuxResources;
+    let mut v = match a.resources.as_deref() {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|err| format!("read stdin: {err}"))?;
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|err| format!("--resources -: {err}"))?
+        }
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|err| format!("--resources {f}: {err}"))?;
+            serde_json::from_str(&text).map_err(|err| format!("--resources {f}: {err}"))?
+        }
+        None => serde_json::json!({}),
+    };
+    let mut set = |path: &[&str], value: serde_json::Value| {
+        let mut cur = &mut v;
+        for k in &path[..path.len() - 1] {
+            if !cur.get(*k).is_some_and(|x| x.is_object()) {
+                cur[*k] = serde_json::json!({});
+            }
+            cur = &mut cur[*k];
+        }
+        cur[path[path.len() - 1]] = value;
+    };
+    if let Some(m) = &a.memory {
+        set(&["memory", "limit"], parse_bytes(m)?.into());
+    }
+    if let Some(m) = &a.memory_swap {
+        set(&["memory", "swap"], parse_bytes(m)?.into());
+    }
+    if let Some(m) = &a.memory_reservation {
+        set(&["memory", "reservation"], parse_bytes(m)?.into());
+    }
+    if let Some(m) = &a.kernel_memory {
+        set(&["memory", "kernel"], parse_bytes(m)?.into());
+    }
+    if let Some(q) = a.cpu_quota {
+        set(&["cpu", "quota"], q.into());
+    }
+    if let Some(p) = a.cpu_period {
+        set(&["cpu", "period"], p.into());
+    }
+    if let Some(x) = a.cpu_shares {
+        set(&["cpu", "shares"], x.into());
+    }
+    if let Some(x) = a.cpu_rt_period {
+        set(&["cpu", "realtimePeriod"], x.into());
+    }
+    if let Some(x) = a.cpu_rt_runtime {
+        set(&["cpu", "realtimeRuntime"], x.into());
+    }
+    if let Some(x) = &a.cpuset_cpus {
+        set(&["cpu", "cpus"], x.clone().into());
+    }
+    if let Some(x) = &a.cpuset_mems {
+        set(&["cpu", "mems"], x.clone().into());
+    }
+    if let Some(x) = a.pids_limit {
+        set(&["pids", "limit"], x.into());
+    }
+    if let Some(x) = a.blkio_weight {
+        set(&["blockIO", "weight"], x.into());
+    }
+    serde_json::from_value::<LinuxResources>(v).map_err(|err| format!("resources: {err}"))
+}
+
+/// `ps`: json is the pid list; table runs ps(1) and keeps the header and the
+/// container's rows (like runc).
+fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32, Failure> {
+    let pids = container::pids(root, id)?;
+    match format {
+        "json" => {
+            println!("{}", serde_json::Value::from(pids));
+            Ok(0)
+        }
+        "table" => {
+            let args: Vec<String> = if args.is_empty() { vec!["-ef".into()] } else { args.to_vec() };
+            let out = std::process::Command::new("ps").args(&args).output().map_err(|err| format!("ps: {err}"))?;
+            if !out.status.success() {
+                return Err(format!("ps {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()).into());
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut lines = text.lines();
+            let header = lines.next().unwrap_or("");
+            let col = header
+                .split_whitespace()
+                .position(|h| h == "PID")
+                .ok_or_else(|| format!("ps {}: no PID column", args.join(" ")))?;
+            println!("{header}");
+            for l in lines {
+                if l.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok()).is_some_and(|p| pids.contains(&p))
+                {
+                    println!("{l}");
+                }
+            }
+            Ok(0)
+        }
+        other => Err(format!("--format {other:?}: use table or json").into()),
+    }
+}
+
+fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
+    let entries = container::list(root)?;
     if quiet {
         for c in &entries {
             println!("{}", c.state.id);
@@ -282,7 +595,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, String> {
                 println!("{}", line.join("   ").trim_end());
             }
         }
-        other => return Err(format!("--format {other:?}: use table or json")),
+        other => return Err(format!("--format {other:?}: use table or json").into()),
     }
     Ok(0)
 }

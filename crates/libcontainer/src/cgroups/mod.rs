@@ -196,6 +196,8 @@ pub trait CgroupManager {
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// A directory to clone3 straight into (CLONE_INTO_CGROUP), when possible.
     fn clone_into(&self) -> Option<BorrowedFd<'_>>;
+    /// Prepares an existing cgroup for clone_into (opens its directory).
+    fn open_for_clone(&self) -> Result<(), CgroupError>;
     /// Moves a process in (all hierarchies).
     fn add_process(&self, pid: i32) -> Result<(), CgroupError>;
     /// Pids of every process in the container's cgroup.

@@ -296,6 +296,10 @@ impl CgroupManager for V1Manager {
         None
     }
 
+    fn open_for_clone(&self) -> Result<(), CgroupError> {
+        Ok(())
+    }
+
     fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         let pid = pid.to_string();
         for (_, dir) in &self.dirs {

@@ -280,6 +280,10 @@ impl CgroupManager for V2Manager {
         self.fd.get().map(|f| f.as_fd())
     }
 
+    fn open_for_clone(&self) -> Result<(), CgroupError> {
+        self.dir_fd().map(|_| ())
+    }
+
     fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         write_file(&self.dir, "cgroup.procs", &pid.to_string())
     }

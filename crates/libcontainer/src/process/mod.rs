@@ -3,6 +3,7 @@
 //! execve that both the init and `hull exec` take.
 
 pub mod caps;
+pub mod exec;
 pub mod init;
 pub mod rlimits;
 pub mod sync;

@@ -2,6 +2,12 @@
 //! command calls. The parent side of `create` lives here; the child side is
 //! process::init.
 
+mod exec;
+mod ops;
+
+pub use exec::{exec, ExecOptions};
+pub use ops::{events, features, pause, pids, resume, stats, update};
+
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,8 +51,8 @@ pub enum ContainerError {
     #[error(transparent)]
     Terminal(#[from] TerminalError),
     /// A step inside the container failed; the text names it.
-    #[error("{0}")]
-    Init(String),
+    #[error("{message}")]
+    Init { message: String, errno: i32 },
     #[error("{op}: {errno}")]
     Sys { op: String, errno: Errno },
     #[error("container {id} is {status}: {what}")]
@@ -55,7 +61,20 @@ pub enum ContainerError {
     Usage(String),
 }
 
-fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ContainerError {
+impl ContainerError {
+    /// The exit status for the CLI: like a shell, 127 when the program was
+    /// not found and 126 when it could not be executed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ContainerError::Init { errno, .. } if *errno == libc::ENOENT => 127,
+            ContainerError::Init { errno, .. } if *errno == libc::EACCES => 126,
+            ContainerError::Process(ProcessError::NotFound(_)) => 127,
+            _ => 1,
+        }
+    }
+}
+
+pub(crate) fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ContainerError {
     let op = op.into();
     move |errno| ContainerError::Sys { op, errno }
 }
@@ -421,10 +440,13 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 cleanup.child = None;
             }
             Ok(Message::Ready) => break,
-            Ok(Message::Error { message, .. }) => return Err(ContainerError::Init(message)),
+            Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
             Ok(other) => return Err(SyncError::Unexpected { expected: "Ready", got: other }.into()),
             Err(SyncError::Closed) => {
-                return Err(ContainerError::Init("the container init exited during setup".into()));
+                return Err(ContainerError::Init {
+                    message: "the container init exited during setup".into(),
+                    errno: 0,
+                });
             }
             Err(e) => return Err(e.into()),
         }
@@ -459,19 +481,20 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
 /// Waits until the init has exec'd the container's program: the channel is
 /// close-on-exec, so EOF is success. On the way, a seccomp notification
 /// listener may arrive and is passed on to its agent.
-fn wait_for_exec(chan: &mut Channel, st: &ContainerState) -> Result<(), ContainerError> {
+pub(crate) fn wait_for_exec(chan: &mut Channel, st: &ContainerState) -> Result<(), ContainerError> {
     loop {
         match chan.recv() {
             Err(SyncError::Closed) => return Ok(()),
             Ok(Message::SeccompListener) => {
-                let fd = chan
-                    .take_fd()
-                    .ok_or_else(|| ContainerError::Init("seccomp listener message without a descriptor".into()))?;
+                let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
+                    message: "seccomp listener message without a descriptor".into(),
+                    errno: 0,
+                })?;
                 if let Some(l) = &st.seccomp_listener {
                     l.forward(&fd, st.pid, &st.oci_json(Status::Running))?;
                 }
             }
-            Ok(Message::Error { message, .. }) => return Err(ContainerError::Init(message)),
+            Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
             Ok(other) => return Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
             Err(e) => return Err(e.into()),
         }
@@ -578,7 +601,7 @@ pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
     name.parse::<Signal>().map(|s| s as i32).map_err(|_| ContainerError::Usage(format!("invalid signal {s:?}")))
 }
 
-fn open_init(st: &ContainerState) -> Option<OwnedFd> {
+pub(crate) fn open_init(st: &ContainerState) -> Option<OwnedFd> {
     let fd = sys::pidfd_open(st.pid).ok()?;
     // The pidfd pins the process: check after opening that it is still ours.
     st.init_alive().then_some(fd)
@@ -744,39 +767,52 @@ pub fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
 /// `run`: create, start, and (unless detached) wait, forward signals, relay
 /// the terminal, delete, and return the container's exit code.
 pub fn run(opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32, ContainerError> {
-    use nix::sys::signal::{SigSet, SigmaskHow};
-    // Signals meant for the container arrive through a signalfd; block them
-    // before clone so none is lost (the init unblocks them before execve).
-    let mut forwarded = SigSet::empty();
-    if !detach {
-        for s in [
-            Signal::SIGINT,
-            Signal::SIGTERM,
-            Signal::SIGHUP,
-            Signal::SIGQUIT,
-            Signal::SIGUSR1,
-            Signal::SIGUSR2,
-            Signal::SIGWINCH,
-            Signal::SIGCHLD,
-        ] {
-            forwarded.add(s);
-        }
-        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded), None)
-            .map_err(sys_err("block signals"))?;
-    }
+    let forwarded = if detach { nix::sys::signal::SigSet::empty() } else { block_forwarded_signals()? };
     let created = create(opts, Mode::Run)?;
     run_poststart(&created.state);
     if detach {
         return Ok(0);
     }
-    let code = foreground(&created, &forwarded)?;
+    let code = foreground(&created.pidfd, created.console.as_ref(), &forwarded)?;
     if !keep {
         delete(&opts.root, &opts.id, true)?;
     }
     Ok(code)
 }
 
-fn foreground(c: &Created, forwarded: &nix::sys::signal::SigSet) -> Result<i32, ContainerError> {
+/// Signals meant for the container arrive through a signalfd: block them
+/// before clone so none is lost (the child unblocks them before execve).
+pub(crate) fn block_forwarded_signals() -> Result<nix::sys::signal::SigSet, ContainerError> {
+    use nix::sys::signal::{SigSet, SigmaskHow};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+        Signal::SIGCHLD,
+    ] {
+        set.add(s);
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(sys_err("block signals"))?;
+    Ok(set)
+}
+
+/// Waits for our child `pidfd` in the foreground: forwards signals, relays
+/// the terminal (`console` is the pty master), returns the exit code.
+pub(crate) fn foreground(
+    pidfd: &OwnedFd,
+    console: Option<&OwnedFd>,
+    forwarded: &nix::sys::signal::SigSet,
+) -> Result<i32, ContainerError> {
+    struct C<'a> {
+        pidfd: &'a OwnedFd,
+        console: Option<&'a OwnedFd>,
+    }
+    let c = C { pidfd, console };
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use nix::sys::signalfd::{SfdFlags, SignalFd};
     let sfd =
@@ -842,7 +878,7 @@ fn foreground(c: &Created, forwarded: &nix::sys::signal::SigSet) -> Result<i32, 
                     }
                 }
             }
-            break reap(c)?;
+            break reap(c.pidfd)?;
         }
     };
     raw_mode.take();
@@ -856,9 +892,9 @@ fn wait_readable(fd: BorrowedFd<'_>, ms: u16) -> bool {
         && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))
 }
 
-fn reap(c: &Created) -> Result<i32, ContainerError> {
+fn reap(pidfd: &OwnedFd) -> Result<i32, ContainerError> {
     use nix::sys::wait::{waitid, Id, WaitPidFlag};
-    let status = waitid(Id::PIDFd(c.pidfd.as_fd()), WaitPidFlag::WEXITED).map_err(sys_err("wait for the container"))?;
+    let status = waitid(Id::PIDFd(pidfd.as_fd()), WaitPidFlag::WEXITED).map_err(sys_err("wait for the container"))?;
     Ok(exit_code(status).unwrap_or(255))
 }
 

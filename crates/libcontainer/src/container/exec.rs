@@ -1,0 +1,312 @@
+//! `hull exec`, the parent side: build the process (from `--process` or from
+//! the container's config plus flags), clone straight into the container's
+//! pid namespace and cgroup, and report the exit code (or, detached, the pid).
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
+use oci_spec::runtime::{Capability, Process};
+
+use super::{
+    block_forwarded_signals, foreground, live_status, open_init, sys_err, wait_for_exec, write_pid_file, ContainerError,
+};
+use crate::cgroups::{self, CgroupManager};
+use crate::process::exec::{self as exec_child, ExecConfig};
+use crate::process::sync::{Channel, Message};
+use crate::process::ProcessPlan;
+use crate::state::{self, Status};
+use crate::sys::{self, Forked};
+use crate::{seccomp, spec, terminal};
+
+/// Flags of `hull exec`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub id: String,
+    /// `--process FILE`: an OCI process JSON (what containerd and conmon pass).
+    pub process_file: Option<PathBuf>,
+    /// The command (when there is no --process).
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    /// `uid[:gid]`
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub preserve_fds: u32,
+    pub ignore_paused: bool,
+}
+
+fn usage(msg: impl Into<String>) -> ContainerError {
+    ContainerError::Usage(msg.into())
+}
+
+/// The process to run: `--process` as given, or the container's own process
+/// with the command and flags applied (what runc does).
+fn build_process(opts: &ExecOptions, config_process: Option<&Process>) -> Result<Process, ContainerError> {
+    if let Some(f) = &opts.process_file {
+        let text = std::fs::read(f).map_err(|e| usage(format!("--process {}: {e}", f.display())))?;
+        let mut de = serde_json::Deserializer::from_slice(&text);
+        let p: Process = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| usage(format!("--process {}: {}: {}", f.display(), e.path(), e.inner())))?;
+        return Ok(p);
+    }
+    if opts.args.is_empty() {
+        return Err(usage("exec needs a command (or --process FILE)"));
+    }
+    let mut p = config_process.cloned().unwrap_or_default();
+    p.set_args(Some(opts.args.clone()));
+    p.set_terminal(Some(opts.tty));
+    p.set_console_size(None);
+    if let Some(cwd) = &opts.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &opts.env {
+        let key = kv.split('=').next().unwrap_or("");
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(u) = &opts.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((a, b)) => (a, Some(b)),
+            None => (u.as_str(), None),
+        };
+        let uid: u32 = uid.parse().map_err(|_| usage(format!("--user {u:?}: use a numeric uid[:gid]")))?;
+        let gid: u32 = match gid {
+            Some(g) => g.parse().map_err(|_| usage(format!("--user {u:?}: use a numeric uid[:gid]")))?,
+            None => 0,
+        };
+        let mut user = p.user().clone();
+        user.set_uid(uid);
+        user.set_gid(gid);
+        p.set_user(user);
+    }
+    if !opts.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(opts.additional_gids.clone()));
+        p.set_user(user);
+    }
+    if !opts.caps.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        let mut added = Vec::new();
+        for name in &opts.caps {
+            let cap: Capability = serde_json::from_value(serde_json::Value::from(name.as_str()))
+                .map_err(|_| usage(format!("--cap {name:?}: unknown capability")))?;
+            added.push(cap);
+        }
+        let with = |set: &Option<oci_spec::runtime::Capabilities>| {
+            let mut s = set.clone().unwrap_or_default();
+            s.extend(added.iter().copied());
+            Some(s)
+        };
+        let (b, e, pe, i, a) = (
+            with(caps.bounding()),
+            with(caps.effective()),
+            with(caps.permitted()),
+            with(caps.inheritable()),
+            with(caps.ambient()),
+        );
+        caps.set_bounding(b);
+        caps.set_effective(e);
+        caps.set_permitted(pe);
+        caps.set_inheritable(i);
+        caps.set_ambient(a);
+        p.set_capabilities(Some(caps));
+    }
+    if opts.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if let Some(a) = &opts.apparmor {
+        p.set_apparmor_profile(Some(a.clone()));
+    }
+    if let Some(l) = &opts.process_label {
+        p.set_selinux_label(Some(l.clone()));
+    }
+    Ok(p)
+}
+
+/// Namespaces of `pid` that differ from ours, as setns flags.
+fn namespaces_to_join(pid: i32) -> CloneFlags {
+    const KINDS: [(&str, CloneFlags); 8] = [
+        ("user", CloneFlags::CLONE_NEWUSER),
+        ("mnt", CloneFlags::CLONE_NEWNS),
+        ("net", CloneFlags::CLONE_NEWNET),
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+        ("pid", CloneFlags::CLONE_NEWPID),
+        ("time", CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)),
+    ];
+    let mut flags = CloneFlags::empty();
+    for (name, flag) in KINDS {
+        let ours = std::fs::read_link(format!("/proc/self/ns/{name}"));
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{name}"));
+        if let (Ok(a), Ok(b)) = (ours, theirs) {
+            if a != b {
+                flags |= flag;
+            }
+        }
+    }
+    flags
+}
+
+/// `exec`: returns the process's exit code (foreground) or 0 once it runs (detached).
+pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
+    let (dir, st) = state::load(root, &opts.id)?;
+    let status = live_status(&dir, &st);
+    match status {
+        Status::Stopped | Status::Creating => {
+            return Err(ContainerError::WrongStatus {
+                id: opts.id.clone(),
+                status,
+                what: "there is no running process to join",
+            })
+        }
+        Status::Paused if !opts.ignore_paused => {
+            return Err(ContainerError::WrongStatus {
+                id: opts.id.clone(),
+                status,
+                what: "resume it first (or use --ignore-paused)",
+            })
+        }
+        _ => {}
+    }
+    let config = spec::load(&st.bundle)?;
+    let process = build_process(opts, config.process().as_ref())?;
+    let mut plan = ProcessPlan::from_spec(&process)?;
+    if process.terminal().unwrap_or(false) {
+        plan.terminal = true;
+    }
+    if let Some(s) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        plan.seccomp = Some(seccomp::compile(s)?);
+    }
+    if plan.terminal && opts.detach && opts.console_socket.is_none() {
+        return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
+    }
+
+    let init = open_init(&st).ok_or(ContainerError::WrongStatus {
+        id: opts.id.clone(),
+        status: Status::Stopped,
+        what: "its init is gone",
+    })?;
+    let all = namespaces_to_join(st.pid);
+    let parent_side = all & (CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));
+    let child_side = all - parent_side;
+    let cg = st.cgroup.as_ref().map(cgroups::from_state);
+    if let Some(cg) = &cg {
+        cg.open_for_clone()?;
+    }
+    let clone_into = cg.as_ref().and_then(|c| CgroupManager::clone_into(c.as_ref()));
+
+    let (console_child, console_parent) = match (plan.terminal, &opts.console_socket) {
+        (false, _) => (None, None),
+        (true, Some(path)) => {
+            let s = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+                .map_err(sys_err("create console socket"))?;
+            let addr = UnixAddr::new(path).map_err(sys_err(format!("console socket {}", path.display())))?;
+            socket::connect(s.as_raw_fd(), &addr)
+                .map_err(sys_err(format!("connect to console socket {}", path.display())))?;
+            (Some(s), None)
+        }
+        (true, None) => {
+            let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(sys_err("create console socket pair"))?;
+            (Some(a), Some(b))
+        }
+    };
+    let forwarded = if opts.detach { nix::sys::signal::SigSet::empty() } else { block_forwarded_signals()? };
+    let (parent_chan, child_chan) = Channel::pair()?;
+    if !parent_side.is_empty() {
+        // pid (and time) namespaces are entered by children only: join them here.
+        nix::sched::setns(init.as_fd(), parent_side).map_err(sys_err("join the container's pid namespace"))?;
+    }
+    let wait_for_go = clone_into.is_none() && cg.is_some();
+    let (pid, pidfd) = match sys::clone3(0, clone_into).map_err(sys_err("clone3 the exec process"))? {
+        Forked::Child => {
+            drop(parent_chan);
+            let cfg = ExecConfig {
+                init: &init,
+                join: child_side,
+                wait_for_go,
+                process: plan,
+                preserve_fds: opts.preserve_fds,
+                console_socket: console_child.as_ref(),
+            };
+            exec_child::run(cfg, child_chan);
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_chan);
+    drop(console_child);
+    let mut chan = parent_chan;
+    let kill_child = |e: ContainerError| {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        e
+    };
+    if wait_for_go {
+        if let Some(cg) = &cg {
+            cg.add_process(pid).map_err(|e| kill_child(e.into()))?;
+        }
+        chan.send(&Message::Go).map_err(|e| kill_child(e.into()))?;
+    }
+    let mut exec_state = st.clone();
+    exec_state.pid = pid;
+    wait_for_exec(&mut chan, &exec_state)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    let console = match &console_parent {
+        Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
+        None => None,
+    };
+    if opts.detach {
+        return Ok(0);
+    }
+    foreground(&pidfd, console.as_ref(), &forwarded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_config_process() {
+        let base: Process = serde_json::from_value(serde_json::json!({
+            "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/",
+            "env": ["PATH=/bin", "A=1"]
+        }))
+        .unwrap();
+        let opts = ExecOptions {
+            args: vec!["id".into()],
+            env: vec!["A=2".into(), "B=3".into()],
+            user: Some("1000:100".into()),
+            cwd: Some("/tmp".into()),
+            caps: vec!["CAP_NET_ADMIN".into()],
+            ..Default::default()
+        };
+        let p = build_process(&opts, Some(&base)).unwrap();
+        assert_eq!(p.args().as_deref(), Some(&["id".to_string()][..]));
+        assert_eq!(p.env().as_deref().unwrap(), ["PATH=/bin", "A=2", "B=3"]);
+        assert_eq!((p.user().uid(), p.user().gid()), (1000, 100));
+        assert_eq!(p.cwd(), Path::new("/tmp"));
+        assert!(p.capabilities().as_ref().unwrap().ambient().as_ref().unwrap().contains(&Capability::NetAdmin));
+    }
+
+    #[test]
+    fn bad_user_and_cap_are_refused() {
+        let opts = ExecOptions { args: vec!["id".into()], user: Some("bob".into()), ..Default::default() };
+        assert!(build_process(&opts, None).is_err());
+        let opts = ExecOptions { args: vec!["id".into()], caps: vec!["CAP_FLY".into()], ..Default::default() };
+        assert!(build_process(&opts, None).is_err());
+    }
+}

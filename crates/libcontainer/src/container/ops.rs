@@ -1,0 +1,207 @@
+//! Commands on a running container's cgroup: pause, resume, ps, events,
+//! update — and `features`, what this build supports.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use oci_spec::runtime::LinuxResources;
+
+use super::{live_status, ContainerError};
+use crate::cgroups::{self, CgroupManager};
+use crate::state::{self, ContainerState, Status};
+
+fn manager(st: &ContainerState) -> Result<Box<dyn CgroupManager>, ContainerError> {
+    st.cgroup
+        .as_ref()
+        .map(cgroups::from_state)
+        .ok_or_else(|| ContainerError::Usage(format!("container {} has no cgroup", st.id)))
+}
+
+/// `pause`: freeze every process of the container.
+pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
+    let (dir, mut st) = state::load(root, id)?;
+    let _lock = state::lock_dir(&dir)?;
+    let status = live_status(&dir, &st);
+    if status != Status::Running {
+        return Err(ContainerError::WrongStatus {
+            id: id.into(),
+            status,
+            what: "only a running container can be paused",
+        });
+    }
+    manager(&st)?.freeze()?;
+    st.paused = true;
+    state::save(&dir, &st)?;
+    Ok(())
+}
+
+/// `resume`: thaw a paused container.
+pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
+    let (dir, mut st) = state::load(root, id)?;
+    let _lock = state::lock_dir(&dir)?;
+    let status = live_status(&dir, &st);
+    if status != Status::Paused {
+        return Err(ContainerError::WrongStatus {
+            id: id.into(),
+            status,
+            what: "only a paused container can be resumed",
+        });
+    }
+    manager(&st)?.thaw()?;
+    st.paused = false;
+    state::save(&dir, &st)?;
+    Ok(())
+}
+
+/// `ps`: the host pids of the container's processes.
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, ContainerError> {
+    let (_, st) = state::load(root, id)?;
+    let mut p = manager(&st)?.pids()?;
+    p.sort_unstable();
+    Ok(p)
+}
+
+/// One `events --stats` object, in runc's shape.
+pub fn stats(root: &Path, id: &str) -> Result<serde_json::Value, ContainerError> {
+    let (_, st) = state::load(root, id)?;
+    let s = manager(&st)?.stats()?;
+    Ok(serde_json::json!({ "type": "stats", "id": id, "data": s }))
+}
+
+/// `events`: calls `emit` with a stats event every `interval` and an `oom`
+/// event as soon as the kernel counts an OOM kill, until the container stops.
+pub fn events(
+    root: &Path,
+    id: &str,
+    interval: Duration,
+    emit: &mut dyn FnMut(serde_json::Value),
+) -> Result<(), ContainerError> {
+    let (dir, st) = state::load(root, id)?;
+    let cg = manager(&st)?;
+    let tick = Duration::from_millis(100).min(interval);
+    let mut next_stats = Instant::now();
+    let mut ooms = cg.stats().ok().and_then(|s| s.memory.oom_kill).unwrap_or(0);
+    loop {
+        let stats = cg.stats()?;
+        if let Some(n) = stats.memory.oom_kill {
+            if n > ooms {
+                emit(serde_json::json!({ "type": "oom", "id": id }));
+            }
+            ooms = n;
+        }
+        if Instant::now() >= next_stats {
+            emit(serde_json::json!({ "type": "stats", "id": id, "data": stats }));
+            next_stats += interval;
+        }
+        if live_status(&dir, &st) == Status::Stopped {
+            return Ok(());
+        }
+        std::thread::sleep(tick);
+    }
+}
+
+/// `update`: writes new limits to a live container's cgroup.
+pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), ContainerError> {
+    let (dir, st) = state::load(root, id)?;
+    let status = live_status(&dir, &st);
+    if status == Status::Stopped {
+        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "there is nothing to update" });
+    }
+    manager(&st)?.apply(resources)?;
+    Ok(())
+}
+
+/// `features`: what this runtime supports, in the runtime-spec's features
+/// document shape (what engines query before using optional things).
+pub fn features() -> serde_json::Value {
+    let caps: Vec<String> = (0..=crate::process::caps::last_cap())
+        .filter_map(|n| crate::process::caps::name(n).map(str::to_string))
+        .collect();
+    let mount_options: Vec<&str> = [
+        "async",
+        "atime",
+        "bind",
+        "defaults",
+        "dev",
+        "diratime",
+        "dirsync",
+        "exec",
+        "iversion",
+        "lazytime",
+        "loud",
+        "mand",
+        "noatime",
+        "nodev",
+        "nodiratime",
+        "noexec",
+        "noiversion",
+        "nolazytime",
+        "nomand",
+        "norelatime",
+        "nostrictatime",
+        "nosuid",
+        "nosymfollow",
+        "private",
+        "rbind",
+        "rdev",
+        "rdiratime",
+        "relatime",
+        "remount",
+        "rexec",
+        "rnoatime",
+        "rnodev",
+        "rnodiratime",
+        "rnoexec",
+        "rnorelatime",
+        "rnostrictatime",
+        "rnosuid",
+        "rnosymfollow",
+        "ro",
+        "rprivate",
+        "rrelatime",
+        "rro",
+        "rrw",
+        "rshared",
+        "rslave",
+        "rstrictatime",
+        "rsuid",
+        "rsymfollow",
+        "runbindable",
+        "rw",
+        "shared",
+        "silent",
+        "slave",
+        "strictatime",
+        "suid",
+        "symfollow",
+        "sync",
+        "unbindable",
+    ]
+    .to_vec();
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": state::OCI_VERSION,
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": mount_options,
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "capabilities": caps,
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true },
+            "seccomp": {
+                "enabled": true,
+                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
+                "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                    "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+                "archs": ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
+                "knownFlags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+                "supportedFlags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
+            },
+            "apparmor": { "enabled": std::path::Path::new("/sys/module/apparmor").exists() },
+            "selinux": { "enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists() },
+            "intelRdt": { "enabled": false },
+            "mountExtensions": { "idmap": { "enabled": false } }
+        },
+        "annotations": { "org.opencontainers.runc.checkpoint.enabled": "false" }
+    })
+}

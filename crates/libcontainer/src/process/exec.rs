@@ -1,0 +1,82 @@
+//! `hull exec`, the child side: a process cloned by `hull exec` that joins
+//! every namespace of a running container through the init's pidfd (one
+//! setns call), takes on the exec process's attributes, and execs. No
+//! re-exec of hull, nothing mounted: the container's mount table does not
+//! grow with each exec.
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+
+use super::init::InitError;
+use super::sync::{Channel, Message};
+use super::ProcessPlan;
+use crate::sys;
+use crate::terminal;
+
+/// What the exec child needs, prepared by the parent.
+pub struct ExecConfig<'a> {
+    /// pidfd of the container's init: the namespaces to join.
+    pub init: &'a OwnedFd,
+    /// Namespaces that differ from hull's own (user, mnt, net, ipc, uts, cgroup).
+    pub join: CloneFlags,
+    /// Wait for the parent to place us in the cgroup (cgroup v1).
+    pub wait_for_go: bool,
+    pub process: ProcessPlan,
+    pub preserve_fds: u32,
+    pub console_socket: Option<&'a OwnedFd>,
+}
+
+/// Runs in the child of `hull exec`; never returns.
+pub fn run(cfg: ExecConfig<'_>, mut chan: Channel) -> ! {
+    match exec(cfg, &mut chan) {
+        Ok(never) => match never {},
+        Err(e) => {
+            let _ = chan.send(&Message::Error { errno: e.errno(), message: e.to_string() });
+            sys::exit_now(1);
+        }
+    }
+}
+
+fn sys_err(op: &'static str) -> impl FnOnce(Errno) -> InitError {
+    move |errno| InitError::Sys { op: op.to_string(), errno }
+}
+
+fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitError> {
+    // CVE-2019-5736: until execve replaces it, this process runs hull's binary
+    // inside the container. Non-dumpable, no process of the container may
+    // open its /proc/<pid>/exe (and write through it to the host's hull).
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make the exec process non-dumpable"))?;
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
+        .map_err(sys_err("set the parent-death signal"))?;
+    if cfg.wait_for_go {
+        chan.expect("Go", &Message::Go)?;
+    }
+    if !cfg.join.is_empty() {
+        // One call joins them all, in the kernel's order (user first).
+        nix::sched::setns(cfg.init.as_fd(), cfg.join).map_err(sys_err("join the container's namespaces"))?;
+    }
+    sys::umask(0o022);
+    let console = match (cfg.process.terminal, cfg.console_socket) {
+        (true, Some(sock)) => Some(terminal::setup_console(sock, cfg.process.console_size, None)?),
+        _ => None,
+    };
+    if let Some(slave) = &console {
+        terminal::make_controlling(slave)?;
+    }
+    drop(console);
+    nix::unistd::chdir(&cfg.process.cwd)
+        .map_err(|errno| InitError::Sys { op: format!("chdir to {}", cfg.process.cwd.display()), errno })?;
+    cfg.process.add_home();
+    let exe = cfg.process.resolve_executable()?;
+    cfg.process.apply_attributes()?;
+    let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
+    let mut sink = |fd: OwnedFd| {
+        chan.send_with_fd(&Message::SeccompListener, Some(&fd))
+            .map_err(|e| super::ProcessError::Invalid(format!("send the seccomp listener: {e}")))
+    };
+    Ok(cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink)?)
+}
