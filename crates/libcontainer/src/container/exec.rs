@@ -206,7 +206,11 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     if let Some(cg) = &cg {
         cg.open_for_clone()?;
     }
-    let clone_into = cg.as_ref().and_then(|c| CgroupManager::clone_into(c.as_ref()));
+    // A paused container's cgroup would freeze the new process before it can
+    // exec (and report back): join the cgroup only once it runs.
+    let join_after_exec = status == Status::Paused;
+    let clone_into =
+        if join_after_exec { None } else { cg.as_ref().and_then(|c| CgroupManager::clone_into(c.as_ref())) };
 
     let (console_child, console_parent) = match (plan.terminal, &opts.console_socket) {
         (false, _) => (None, None),
@@ -230,7 +234,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         // pid (and time) namespaces are entered by children only: join them here.
         nix::sched::setns(init.as_fd(), parent_side).map_err(sys_err("join the container's pid namespace"))?;
     }
-    let wait_for_go = clone_into.is_none() && cg.is_some();
+    let wait_for_go = clone_into.is_none() && cg.is_some() && !join_after_exec;
     let (pid, pidfd) = match sys::clone3(0, clone_into).map_err(sys_err("clone3 the exec process"))? {
         Forked::Child => {
             drop(parent_chan);
@@ -262,6 +266,11 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     let mut exec_state = st.clone();
     exec_state.pid = pid;
     wait_for_exec(&mut chan, &exec_state)?;
+    if join_after_exec {
+        if let Some(cg) = &cg {
+            cg.add_process(pid).map_err(|e| kill_child(e.into()))?;
+        }
+    }
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
     }

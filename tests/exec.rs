@@ -1,0 +1,197 @@
+//! `hull exec` and terminals.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::time::Duration;
+
+use hull_tests::*;
+use serde_json::json;
+
+fn running(args: &[&str]) -> Container {
+    let c = Container::new(Bundle::busybox(args));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    c
+}
+
+#[test]
+fn exec_joins_every_namespace_and_the_cgroup() {
+    let c = running(&["sleep", "100"]);
+    let r = c.hull(&["exec", "{id}", "sh", "-c", "echo $$; for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup; ps -o comm"]).ok();
+    let init = c.pid();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_ne!(lines[0], "1", "not the init");
+    for (i, n) in ["pid", "net", "ipc", "uts", "mnt", "cgroup"].iter().enumerate() {
+        let want = std::fs::read_link(format!("/proc/{init}/ns/{n}")).unwrap();
+        assert_eq!(lines[1 + i], want.to_str().unwrap(), "{n}");
+    }
+    let cg_init = std::fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap();
+    // Inside the cgroup namespace every path reads /, as the init's does from inside.
+    assert!(r.stdout.contains("0::/\n") || cg_init.contains("0::"), "{r:?}");
+    assert!(r.stdout.contains("sleep"), "the exec'd shell sees the container's processes: {r:?}");
+}
+
+#[test]
+fn exec_returns_the_exit_code() {
+    let c = running(&["sleep", "100"]);
+    assert_eq!(c.hull(&["exec", "{id}", "sh", "-c", "exit 7"]).code, 7);
+}
+
+#[test]
+fn exec_of_a_missing_binary_fails_clearly_and_the_container_keeps_running() {
+    let c = running(&["sleep", "100"]);
+    let r = c.hull(&["exec", "{id}", "no-such-thing"]);
+    assert_eq!(r.code, 127, "{r:?}");
+    assert!(r.stderr.contains("no-such-thing") && r.stderr.contains("not found"), "{r:?}");
+    assert_eq!(c.status(), "running");
+}
+
+#[test]
+fn exec_flags_env_cwd_user() {
+    let c = running(&["sleep", "100"]);
+    let r = c
+        .hull(&[
+            "exec",
+            "--env",
+            "X=42",
+            "--cwd",
+            "/tmp",
+            "--user",
+            "1000:1000",
+            "-g",
+            "5",
+            "{id}",
+            "sh",
+            "-c",
+            "echo $X; pwd; id -u; id -G",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "42\n/tmp\n1000\n1000 5\n");
+}
+
+#[test]
+fn exec_process_json_like_containerd() {
+    let c = running(&["sleep", "100"]);
+    let p = c.bundle.dir.join("process.json");
+    std::fs::write(&p, json!({"args": ["sh", "-c", "echo from-json $A; id -u"], "env": ["A=b", "PATH=/bin"], "cwd": "/", "user": {"uid": 2, "gid": 2}}).to_string()).unwrap();
+    let r = c.hull(&["exec", "--process", p.to_str().unwrap(), "{id}"]).ok();
+    assert_eq!(r.stdout, "from-json b\n2\n");
+}
+
+#[test]
+fn exec_detached_writes_the_pid_file() {
+    let c = running(&["sleep", "100"]);
+    let pf = c.bundle.dir.join("exec.pid");
+    c.hull(&["exec", "-d", "--pid-file", pf.to_str().unwrap(), "{id}", "sleep", "50"]).ok();
+    let pid: i32 = std::fs::read_to_string(&pf).unwrap().trim().parse().unwrap();
+    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap().trim(), "sleep");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap(),
+        std::fs::read_link(format!("/proc/{}/ns/pid", c.pid())).unwrap()
+    );
+    let ps = c.hull(&["ps", "--format", "json", "{id}"]).ok();
+    let pids: Vec<i32> = serde_json::from_str(&ps.stdout).unwrap();
+    assert!(pids.contains(&pid), "ps lists the exec'd process: {pids:?}");
+}
+
+#[test]
+fn exec_into_stopped_or_paused_container_fails_clearly() {
+    let c = running(&["sleep", "100"]);
+    c.hull(&["pause", "{id}"]).ok();
+    let r = c.hull(&["exec", "{id}", "true"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("paused"), "{r:?}");
+    c.hull(&["exec", "--ignore-paused", "-d", "{id}", "true"]).ok();
+    c.hull(&["resume", "{id}"]).ok();
+    c.hull(&["kill", "{id}", "KILL"]).ok();
+    c.wait_status("stopped");
+    let r = c.hull(&["exec", "{id}", "true"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stopped"), "{r:?}");
+}
+
+#[test]
+fn sixteen_concurrent_execs_all_succeed_and_mounts_do_not_grow() {
+    let c = running(&["sleep", "100"]);
+    let before = c.hull(&["exec", "{id}", "sh", "-c", "wc -l < /proc/self/mountinfo"]).ok().stdout;
+    let cr = &c;
+    let results: Vec<Run> = std::thread::scope(|s| {
+        let hs: Vec<_> =
+            (0..16).map(|i| s.spawn(move || cr.hull(&["exec", "{id}", "sh", "-c", &format!("echo {i}")]))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(r.stdout, format!("{i}\n"));
+    }
+    let after = c.hull(&["exec", "{id}", "sh", "-c", "wc -l < /proc/self/mountinfo"]).ok().stdout;
+    assert_eq!(before, after);
+}
+
+/// A console socket like containerd's: accepts one connection and returns the
+/// pty master it carries.
+fn console_socket(dir: &std::path::Path) -> (std::path::PathBuf, std::thread::JoinHandle<OwnedFd>) {
+    let path = dir.join("console.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let h = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        libcontainer::terminal::recv_fd(conn.as_raw_fd()).unwrap()
+    });
+    (path, h)
+}
+
+fn read_until(master: &mut std::fs::File, needle: &str) -> String {
+    let mut got = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    while !got.contains(needle) && std::time::Instant::now() < deadline {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    got
+}
+
+#[test]
+fn terminal_goes_to_the_console_socket() {
+    let mut b = Bundle::busybox(&["sh"]);
+    b.config["process"]["terminal"] = json!(true);
+    b.config["process"]["consoleSize"] = json!({"height": 33, "width": 101});
+    let c = Container::new(b);
+    let (sock, h) = console_socket(&c.bundle.dir);
+    c.hull(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "--console-socket", sock.to_str().unwrap(), "{id}"])
+        .ok();
+    let mut master = std::fs::File::from(h.join().unwrap());
+    c.hull(&["start", "{id}"]).ok();
+    master.write_all(b"tty; stty size; ls -l /dev/console | cut -c1; echo done-$((40+2))\n").unwrap();
+    let out = read_until(&mut master, "done-42");
+    assert!(out.contains("/dev/pts/0"), "{out}");
+    assert!(out.contains("33 101"), "{out}");
+    assert!(out.contains("\nc"), "/dev/console is the pty: {out}");
+}
+
+#[test]
+fn exec_tty_through_a_console_socket() {
+    let c = running(&["sleep", "100"]);
+    let (sock, h) = console_socket(&c.bundle.dir);
+    let mut cmd = c.hull_cmd(&["exec", "-t", "-d", "--console-socket", sock.to_str().unwrap(), "{id}", "sh"]);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    assert!(cmd.status().unwrap().success());
+    let mut master = std::fs::File::from(h.join().unwrap());
+    master.write_all(b"tty; echo ok-$((1+1))\n").unwrap();
+    let out = read_until(&mut master, "ok-2");
+    assert!(out.contains("/dev/pts/"), "{out}");
+}
+
+#[test]
+fn detached_terminal_without_a_console_socket_is_refused() {
+    let mut b = Bundle::busybox(&["sh"]);
+    b.config["process"]["terminal"] = json!(true);
+    let c = Container::new(b);
+    let r = c.create();
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("console-socket"), "{r:?}");
+    c.assert_gone();
+}
