@@ -42,6 +42,8 @@ pub enum CgroupError {
     Systemd,
     #[error("{0}")]
     Bpf(String),
+    #[error("pids limit of {max} reached (EAGAIN): the container may not start another process")]
+    PidsLimit { max: u64 },
 }
 
 pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CgroupError + 'a {

@@ -308,6 +308,17 @@ impl CgroupManager for V1Manager {
         if let Some(u) = &self.unified {
             write_file(u, "cgroup.procs", &pid)?;
         }
+        // v1 lets a migration exceed pids.max (only fork is checked), so a
+        // process moved in after fork (exec) could slip past the limit: check.
+        if let Some(d) = self.dir("pids") {
+            if let Ok(max) = read_file(d, "pids.max").map(|s| s.trim().parse::<u64>()) {
+                let max = max.unwrap_or(u64::MAX);
+                let current: u64 = read_file(d, "pids.current")?.trim().parse().unwrap_or(0);
+                if current > max {
+                    return Err(CgroupError::PidsLimit { max });
+                }
+            }
+        }
         Ok(())
     }
 

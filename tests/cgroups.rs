@@ -1,0 +1,189 @@
+//! Cgroup limits shown working from inside containers (this host: hybrid,
+//! v1 controllers). The same checks run on pure cgroup v2 in the VM suite.
+
+use std::time::{Duration, Instant};
+
+use hull_tests::*;
+use serde_json::json;
+
+fn with_resources(args: &[&str], resources: serde_json::Value) -> Bundle {
+    let mut b = Bundle::busybox(args);
+    let res = b.config["linux"]["resources"].as_object_mut().unwrap();
+    for (k, v) in resources.as_object().unwrap() {
+        res.insert(k.clone(), v.clone());
+    }
+    b
+}
+
+/// Allocates until killed: doubles a shell string (busybox sh keeps it in memory).
+const HOG: &str = "s=xxxxxxxxxxxxxxxx; while :; do s=$s$s; done";
+
+#[test]
+fn memory_limit_oom_kills_and_events_report_it() {
+    let b = with_resources(&["sh", "-c", HOG], json!({"memory": {"limit": 64 << 20, "swap": 64 << 20}}));
+    let c = Container::new(b);
+    let r = c.hull(&["run", "--keep", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert_eq!(r.code, 137, "OOM-killed: {r:?}");
+    let stats = c.hull(&["events", "--stats", "{id}"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
+    assert_eq!(v["type"], "stats");
+    assert!(v["data"]["memory"]["oomKill"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["data"]["memory"]["usage"]["limit"], 64 << 20);
+}
+
+#[test]
+fn events_stream_reports_an_oom() {
+    let b = with_resources(
+        &["sh", "-c", &format!("sleep 0.5; {HOG}")],
+        json!({"memory": {"limit": 32 << 20, "swap": 32 << 20}}),
+    );
+    let c = Container::new(b);
+    c.create().ok();
+    let mut ev = c.hull_cmd(&["events", "--interval", "1s", "{id}"]);
+    ev.stdout(std::process::Stdio::piped());
+    let mut child = ev.spawn().unwrap();
+    c.hull(&["start", "{id}"]).ok();
+    let out = std::process::Command::new("timeout")
+        .arg("10")
+        .arg("cat")
+        .stdin(child.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.contains("\"type\":\"oom\"")), "{text}");
+    assert!(text.lines().any(|l| l.contains("\"type\":\"stats\"")), "{text}");
+}
+
+/// CPU time of the container's cgroup in nanoseconds (cpuacct on v1).
+fn cpu_usage_ns(c: &Container) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(&c.hull(&["events", "--stats", "{id}"]).ok().stdout).unwrap();
+    v["data"]["cpu"]["usage"]["total"].as_u64().unwrap()
+}
+
+#[test]
+fn cpu_quota_holds_a_busy_loop_near_20_percent() {
+    let b = with_resources(&["sh", "-c", "while :; do :; done"], json!({"cpu": {"quota": 20000, "period": 100000}}));
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    std::thread::sleep(Duration::from_millis(300));
+    let (u0, t0) = (cpu_usage_ns(&c), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let (u1, t1) = (cpu_usage_ns(&c), Instant::now());
+    let share = (u1 - u0) as f64 / (t1 - t0).as_nanos() as f64;
+    assert!((0.15..=0.25).contains(&share), "used {:.1}% of a CPU", share * 100.0);
+}
+
+#[test]
+fn pids_limit_stops_the_eleventh_process() {
+    let b = with_resources(&["sleep", "100"], json!({"pids": {"limit": 10}}));
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    // The init is one; nine more fit.
+    let ok = (0..15).filter(|_| c.hull(&["exec", "-d", "{id}", "sleep", "100"]).code == 0).count();
+    assert_eq!(ok, 9, "execs that got a pid under pids.max 10");
+    let pids: Vec<i32> = serde_json::from_str(&c.hull(&["ps", "--format", "json", "{id}"]).ok().stdout).unwrap();
+    assert_eq!(pids.len(), 10, "{pids:?}");
+    let r = c.hull(&["exec", "{id}", "true"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("EAGAIN"), "the failure names the cause: {r:?}");
+}
+
+#[test]
+fn update_raises_the_pids_limit_of_a_running_container() {
+    let b = with_resources(&["sleep", "100"], json!({"pids": {"limit": 2}}));
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = c.hull(&["exec", "{id}", "sh", "-c", "sleep 1 & wait"]);
+    assert_ne!(r.code, 0, "the limit blocks the fork: {r:?}");
+    c.hull(&["update", "--pids-limit", "20", "{id}"]).ok();
+    c.hull(&["exec", "{id}", "sh", "-c", "sleep 0.1 & wait"]).ok();
+}
+
+#[test]
+fn cpuset_shows_in_cpus_allowed_list() {
+    let b = with_resources(&[], json!({"cpu": {"cpus": "1"}}));
+    let (r, _c) = run_script(b, "grep Cpus_allowed_list /proc/self/status");
+    assert!(r.ok().stdout.trim().ends_with("\t1"), "pinned to cpu 1");
+}
+
+#[test]
+fn devices_denied_by_the_cgroup_cannot_be_opened() {
+    let mut b = Bundle::busybox(&[]);
+    // The node exists (made by config.json) but the default deny-all cgroup rule stands.
+    b.config["linux"]["devices"] =
+        json!([{"path": "/dev/denied", "type": "c", "major": 1, "minor": 1, "fileMode": 0o666}]);
+    let (r, _c) = run_script(b, "echo x > /dev/null && echo null-ok; ls /dev/denied; cat /dev/denied");
+    assert!(r.stdout.contains("null-ok") && r.stdout.contains("/dev/denied"), "{r:?}");
+    assert!(r.stderr.contains("Operation not permitted"), "{r:?}");
+}
+
+#[test]
+fn pause_stops_a_counter_and_resume_continues_it() {
+    let mut b = Bundle::busybox(&["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; usleep 10000; done"]);
+    b.config["root"]["readonly"] = json!(false);
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let count = c.bundle.rootfs().join("tmp/count");
+    wait_for_file(&count);
+    let read = || std::fs::read_to_string(&count).unwrap_or_default().trim().parse::<u64>().unwrap_or(0);
+    c.hull(&["pause", "{id}"]).ok();
+    assert_eq!(c.status(), "paused");
+    let a = read();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(read(), a, "counter advanced while paused");
+    c.hull(&["resume", "{id}"]).ok();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(read() > a, "counter did not continue after resume");
+    assert_eq!(c.status(), "running");
+}
+
+#[test]
+fn delete_removes_every_cgroup_directory() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    let dirs = cgroup_dirs_named(&c.id);
+    assert!(dirs.len() >= 2, "one directory per hierarchy: {dirs:?}");
+    let pid = c.pid().to_string();
+    for d in &dirs {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
+        assert!(procs.lines().any(|l| l == pid), "init not in {}", d.display());
+    }
+    c.hull(&["delete", "--force", "{id}"]).ok();
+    c.assert_gone();
+}
+
+#[test]
+fn absolute_and_relative_cgroups_paths() {
+    let name = unique("hull-cgpath");
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}/inner"));
+    let c = Container::new(b);
+    c.create().ok();
+    let dirs = cgroup_dirs_named("inner");
+    assert!(dirs.iter().any(|d| d.ends_with(format!("{name}/inner"))), "{dirs:?}");
+    c.hull(&["delete", "--force", "{id}"]).ok();
+    for d in cgroup_dirs_named(&name) {
+        let _ = std::fs::remove_dir(d);
+    }
+    let rel = unique("hull-rel");
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(rel);
+    let c = Container::new(b);
+    c.create().ok();
+    assert!(!cgroup_dirs_named(&rel).is_empty(), "relative path under hull's own cgroup");
+}
+
+#[test]
+fn systemd_cgroup_flag_is_refused_with_one_line() {
+    let c = Container::new(Bundle::busybox(&["true"]));
+    let r = c.hull(&["--systemd-cgroup", "create", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--systemd-cgroup") && r.stderr.lines().count() == 1, "{r:?}");
+    c.assert_gone();
+}
