@@ -116,6 +116,13 @@ impl Bundle {
         Bundle { dir, config }
     }
 
+    /// A new bundle (own rootfs copy) with the same config.
+    pub fn clone_config(&self) -> Bundle {
+        let mut b = Bundle::busybox(&[]);
+        b.config = self.config.clone();
+        b
+    }
+
     pub fn rootfs(&self) -> PathBuf {
         self.dir.join("rootfs")
     }

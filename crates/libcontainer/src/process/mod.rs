@@ -36,6 +36,30 @@ pub enum ProcessError {
     NoAppArmor(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("exec: {0:?} is the runtime's own binary: running it inside the container would let the container overwrite it on the host (CVE-2019-5736)")]
+    RuntimeBinary(String),
+}
+
+/// Is `path` (or the interpreter its `#!` line names) hull's own binary?
+/// Executing it inside the container would hand the container a process
+/// whose /proc/<pid>/exe is the host's hull (the CVE-2019-5736 attack).
+fn is_runtime_binary(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(own) = std::fs::metadata("/proc/self/exe") else { return false };
+    let same = |p: &Path| std::fs::metadata(p).map(|m| m.dev() == own.dev() && m.ino() == own.ino()).unwrap_or(false);
+    if same(path) {
+        return true;
+    }
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    if n > 2 && &head[..2] == b"#!" {
+        let line = head[2..n].split(|&b| b == b'\n').next().unwrap_or_default();
+        let interp = String::from_utf8_lossy(line);
+        if let Some(first) = interp.split_whitespace().next() {
+            return same(Path::new(first));
+        }
+    }
+    false
 }
 
 pub fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
@@ -195,6 +219,15 @@ impl ProcessPlan {
     /// Finds the program like execvp would, with the container's PATH, inside
     /// the container (call after pivot_root and chdir).
     pub fn resolve_executable(&self) -> Result<CString, ProcessError> {
+        let exe = self.find_executable()?;
+        let p = Path::new(std::ffi::OsStr::from_bytes(exe.as_bytes()));
+        if is_runtime_binary(p) {
+            return Err(ProcessError::RuntimeBinary(p.display().to_string()));
+        }
+        Ok(exe)
+    }
+
+    fn find_executable(&self) -> Result<CString, ProcessError> {
         let arg0 = self.args.first().map(|a| a.as_bytes()).unwrap_or_default();
         let name = String::from_utf8_lossy(arg0).into_owned();
         let is_exec = |p: &Path| {

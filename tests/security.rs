@@ -1,0 +1,302 @@
+//! Seccomp, hooks, and the attacks that broke runc, performed for real.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixListener;
+
+use hull_tests::*;
+use serde_json::json;
+
+/// A default-deny profile in the style of the engines' defaults: ERRNO by
+/// default, an allow list big enough for busybox.
+fn allow_list_profile() -> serde_json::Value {
+    let allowed = [
+        "access",
+        "arch_prctl",
+        "brk",
+        "capget",
+        "capset",
+        "chdir",
+        "clone",
+        "clone3",
+        "close",
+        "close_range",
+        "dup",
+        "dup2",
+        "dup3",
+        "execve",
+        "exit",
+        "exit_group",
+        "fchdir",
+        "fcntl",
+        "fstat",
+        "newfstatat",
+        "statx",
+        "getcwd",
+        "getdents64",
+        "getegid",
+        "geteuid",
+        "getgid",
+        "getpgrp",
+        "getpid",
+        "getppid",
+        "getuid",
+        "getgroups",
+        "ioctl",
+        "lseek",
+        "lstat",
+        "mmap",
+        "mprotect",
+        "munmap",
+        "nanosleep",
+        "clock_nanosleep",
+        "open",
+        "openat",
+        "pipe",
+        "pipe2",
+        "poll",
+        "prctl",
+        "pread64",
+        "prlimit64",
+        "read",
+        "readlink",
+        "readlinkat",
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "sendmsg",
+        "set_robust_list",
+        "set_tid_address",
+        "setgid",
+        "setgroups",
+        "setresgid",
+        "setresuid",
+        "setuid",
+        "stat",
+        "uname",
+        "wait4",
+        "write",
+        "writev",
+        "getrandom",
+        "rseq",
+        "futex",
+        "sigaltstack",
+        "umask",
+        "fork",
+        "vfork",
+        "kill",
+        "getpgid",
+        "setpgid",
+        "gettid",
+        "sysinfo",
+        "personality",
+    ];
+    json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": allowed.to_vec(), "action": "SCMP_ACT_ALLOW"}]
+    })
+}
+
+#[test]
+fn seccomp_allow_list_refuses_the_rest_with_eperm() {
+    let mut b = Bundle::busybox(&[]);
+    // With CAP_SYS_ADMIN, only the filter stands between the shell and these calls.
+    let caps = json!(["CAP_SYS_ADMIN", "CAP_KILL"]);
+    b.config["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+    let script = "echo allowed; unshare -n true && echo unshared; mount -t tmpfs t /tmp && echo mounted; mkdir /dev/shm/x && echo made; true";
+    let (r, _c) = run_script(b.clone_config(), script);
+    assert_eq!(r.stdout, "allowed\nunshared\nmounted\nmade\n", "without a filter all work: {r:?}");
+    b.config["linux"]["seccomp"] = allow_list_profile();
+    let (r, _c) = run_script(b, script);
+    assert_eq!(r.stdout, "allowed\n", "{r:?}");
+    assert!(r.stderr.contains("unshare") && r.stderr.contains("Operation not permitted"), "{r:?}");
+    assert!(r.stderr.contains("mount: permission denied"), "{r:?}");
+    assert!(r.stderr.contains("mkdir") && r.stderr.matches("Operation not permitted").count() == 2, "{r:?}");
+}
+
+#[test]
+fn seccomp_custom_errno_and_argument_rules() {
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28},
+            // personality(0xffffffff) queries; PER_LINUX32 (8) is refused, PER_LINUX allowed
+            {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}
+        ]
+    });
+    let (r, _c) = run_script(b, "mkdir /dev/shm/x; linux32 true; echo linux32=$?; linux64 true; echo linux64=$?");
+    assert!(r.stderr.contains("No space left on device"), "errnoRet 28 = ENOSPC: {r:?}");
+    assert!(r.stdout.contains("linux64=0"), "{r:?}");
+    assert!(!r.stdout.contains("linux32=0"), "{r:?}");
+}
+
+#[test]
+fn seccomp_kill_process_action() {
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS"}]});
+    let (r, _c) = run_script(b, "echo $PPID; cat /proc/self/status >/dev/null");
+    // busybox sh reads getppid at start: the shell dies of SIGSYS.
+    assert_eq!(r.code, 128 + 31, "{r:?}");
+}
+
+#[test]
+fn seccomp_notify_sends_the_listener_to_the_agent() {
+    let mut b = Bundle::busybox(&["true"]);
+    let sock = b.dir.join("agent.sock");
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let listener = UnixListener::bind(&sock).unwrap();
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock, "listenerMetadata": "meta-42",
+        "syscalls": [{"names": ["mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let agent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let (n, fd) = libcontainer::sys::recv_with_fd(conn.as_raw_fd(), &mut buf).unwrap();
+        (String::from_utf8_lossy(&buf[..n]).into_owned(), fd.is_some())
+    });
+    let c = Container::new(b);
+    c.run().ok();
+    let (msg, got_fd) = agent.join().unwrap();
+    assert!(got_fd, "the listener descriptor came with the message");
+    let v: serde_json::Value = serde_json::from_str(&msg).unwrap();
+    assert_eq!(v["fds"], json!(["seccompFd"]));
+    assert_eq!(v["metadata"], "meta-42");
+    assert_eq!(v["state"]["id"], c.id.as_str());
+}
+
+#[test]
+fn hooks_run_in_order_with_state_on_stdin() {
+    let mut b = Bundle::busybox(&["true"]);
+    let log = b.dir.join("hooks.log");
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo \"{name} $s\" >> {}", log.display())]});
+    b.config["hooks"] = json!({
+        "prestart": [hook("prestart")],
+        "createRuntime": [hook("createRuntime")],
+        "createContainer": [hook("createContainer")],
+        "startContainer": [hook("startContainer")],
+        "poststart": [hook("poststart")],
+        "poststop": [hook("poststop")]
+    });
+    // createContainer/startContainer run inside the container: the paths
+    // resolve there, so busybox's sh writes into the container's view of the log.
+    let log_in_container = "/hooks.log";
+    b.config["hooks"]["createContainer"] = json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo \"createContainer $s\" >> {}", log.display())]}]);
+    b.config["hooks"]["startContainer"] = json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo \"startContainer $s\" >> {log_in_container}")]}]);
+    b.config["root"]["readonly"] = json!(false);
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    c.wait_status("stopped");
+    c.hull(&["delete", "{id}"]).ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let stages: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(stages, ["prestart", "createRuntime", "createContainer", "poststart", "poststop"], "{text}");
+    let status = |stage: &str| -> String {
+        let line = text.lines().find(|l| l.starts_with(stage)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line.split_once(' ').unwrap().1).unwrap();
+        assert_eq!(v["id"], c.id.as_str());
+        v["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(status("createRuntime"), "creating");
+    assert_eq!(status("poststart"), "running");
+    assert_eq!(status("poststop"), "stopped");
+    let inside = std::fs::read_to_string(c.bundle.rootfs().join("hooks.log")).unwrap();
+    assert!(inside.starts_with("startContainer {"), "startContainer ran inside the container: {inside}");
+    assert!(inside.contains("\"status\":\"created\""), "{inside}");
+}
+
+#[test]
+fn failing_create_hook_fails_create_and_cleans_up() {
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["hooks"] =
+        json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo broken >&2; exit 3"]}]});
+    let c = Container::new(b);
+    let r = c.create();
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("createRuntime") && r.stderr.contains("exit status 3") && r.stderr.contains("broken"),
+        "{r:?}"
+    );
+    c.assert_gone();
+}
+
+#[test]
+fn hook_timeout_is_enforced() {
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["hooks"] = json!({"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+    let c = Container::new(b);
+    let t = std::time::Instant::now();
+    let r = c.create();
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("timed out"), "{r:?}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    c.assert_gone();
+}
+
+#[test]
+fn failing_poststart_and_poststop_hooks_only_warn() {
+    let mut b = Bundle::busybox(&["true"]);
+    let fail = json!([{"path": "/bin/false", "args": ["false"]}]);
+    b.config["hooks"] = json!({"poststart": fail, "poststop": fail});
+    let c = Container::new(b);
+    c.create().ok();
+    let r = c.hull(&["start", "{id}"]).ok();
+    assert!(r.stderr.contains("warning") && r.stderr.contains("poststart"), "{r:?}");
+    c.wait_status("stopped");
+    let r = c.hull(&["delete", "{id}"]).ok();
+    assert!(r.stderr.contains("poststop"), "{r:?}");
+    c.assert_gone();
+}
+
+#[test]
+fn exec_cannot_overwrite_the_hull_binary_through_proc_exe() {
+    // CVE-2019-5736: while `hull exec` joins the container, a process inside
+    // tries to open the joining process's /proc/<pid>/exe for writing. The
+    // exec process is non-dumpable until execve, so even root inside cannot.
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let before = std::fs::read(hull_bin()).unwrap();
+    // The attacker loops over every pid, trying /proc/N/exe for as long as the test runs.
+    c.hull(&["exec", "-d", "{id}", "sh", "-c", "while :; do for p in /proc/[0-9]*; do cat $p/exe > /dev/null 2>&1 && echo opened $p >> /dev/shm/log; echo x 2>/dev/null > $p/exe && echo WROTE; done; done"]).ok();
+    for _ in 0..20 {
+        c.hull(&["exec", "{id}", "true"]).ok();
+    }
+    let after = std::fs::read(hull_bin()).unwrap();
+    assert!(before == after, "the hull binary changed");
+    let log = c.hull(&["exec", "{id}", "cat", "/dev/shm/log"]);
+    // The only executables it may open are busybox's, never hull's.
+    for line in log.stdout.lines() {
+        let pid = line.rsplit('/').next().unwrap();
+        let comm = c.hull(&["exec", "{id}", "cat", &format!("/proc/{pid}/comm")]).stdout;
+        assert!(!comm.contains("hull"), "opened a hull process's exe: {line}");
+    }
+}
+
+#[test]
+fn the_runtime_binary_is_never_executed_inside_the_container() {
+    // CVE-2019-5736's entry point: /proc/self/exe of hull's init is hull.
+    let c = Container::new(Bundle::busybox(&["/proc/self/exe", "--version"]));
+    let r = c.run();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("CVE-2019-5736") && !r.stdout.contains("hull version"), "{r:?}");
+    c.assert_gone();
+    // Nor as a script's interpreter.
+    let b = Bundle::busybox(&["/evil.sh"]);
+    std::fs::write(b.rootfs().join("evil.sh"), "#!/proc/self/exe\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(b.rootfs().join("evil.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let c = Container::new(b);
+    let r = c.run();
+    assert!(r.stderr.contains("CVE-2019-5736"), "{r:?}");
+    // And not through exec either.
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = c.hull(&["exec", "{id}", "/proc/self/exe", "--version"]);
+    assert!(r.code != 0 && r.stderr.contains("CVE-2019-5736"), "{r:?}");
+}
