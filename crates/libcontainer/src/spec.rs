@@ -266,6 +266,11 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec, SpecError> {
         if let Some(i) = msg.find(" at line ") {
             msg.truncate(i);
         }
+        // oci-spec words an unknown capability as "no variant for X (converted to …)".
+        if let Some(rest) = msg.strip_prefix("no variant for ") {
+            let name = rest.split(" (").next().unwrap_or(rest);
+            msg = format!("unknown capability {name:?}");
+        }
         let field = if field == "." || field.is_empty() { String::new() } else { format!("{field}: ") };
         SpecError::Parse { file: file.to_string(), field, msg, line: inner.line(), column: inner.column() }
     })?;
