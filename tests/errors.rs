@@ -151,7 +151,15 @@ fn duplicate_id() {
 #[test]
 fn any_command_on_an_unknown_id() {
     let c = Container::new(Bundle::busybox(&["true"]));
-    for cmd in [&["start", "{id}"][..], &["state", "{id}"], &["kill", "{id}"], &["delete", "{id}"], &["pause", "{id}"], &["exec", "{id}", "true"], &["ps", "{id}"]] {
+    for cmd in [
+        &["start", "{id}"][..],
+        &["state", "{id}"],
+        &["kill", "{id}"],
+        &["delete", "{id}"],
+        &["pause", "{id}"],
+        &["exec", "{id}", "true"],
+        &["ps", "{id}"],
+    ] {
         let r = c.hull(cmd);
         assert_eq!(r.code, 1, "{cmd:?}");
         assert!(r.stderr.contains("does not exist"), "{cmd:?}: {r:?}");

@@ -27,7 +27,7 @@ struct Cli {
     /// Format of --log lines: text or json (runc's {"level","msg","time"}).
     #[arg(long = "log-format", global = true, default_value = "text", value_name = "text|json")]
     log_format: log::Format,
-    /// Verbose errors.
+    /// Print how long each step of create takes (to stderr).
     #[arg(long, global = true)]
     debug: bool,
     /// Use systemd to manage cgroups (refused: hull manages cgroupfs directly).
@@ -254,6 +254,9 @@ fn main() -> ExitCode {
         }
     };
     log::install(logger);
+    if cli.debug {
+        libcontainer::trace::enable();
+    }
     let Some(command) = cli.command else {
         eprintln!("hull: no command given; see hull --help");
         return ExitCode::from(1);

@@ -13,6 +13,7 @@ pub mod spec;
 pub mod state;
 pub mod sys;
 pub mod terminal;
+pub mod trace;
 
 use std::sync::OnceLock;
 

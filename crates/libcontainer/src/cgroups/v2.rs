@@ -85,6 +85,14 @@ impl V2Manager {
         let mut chain: Vec<&Path> = self.dir.ancestors().skip(1).take_while(|a| a.starts_with(&self.root)).collect();
         chain.reverse();
         for d in chain {
+            // A non-root cgroup with processes of its own (hull's, for a
+            // relative cgroupsPath) refuses domain controllers, and taking the
+            // threaded ones (cpu, cpuset, pids) would make it a thread root:
+            // the container's cgroup below would become "domain invalid" and
+            // clone3 into it fail with EOPNOTSUPP. Stop delegating there.
+            if d != self.root && !super::read_pids(&d.join("cgroup.procs"))?.is_empty() {
+                break;
+            }
             let available = read_file(d, "cgroup.controllers")?;
             let enabled = read_file(d, "cgroup.subtree_control")?;
             let missing: Vec<String> = available

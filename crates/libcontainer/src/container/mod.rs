@@ -263,6 +263,7 @@ fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
 /// `create` (Mode::Create) and the first half of `run` (Mode::Run).
 pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerError> {
     cgroups::check_systemd_flag(opts.systemd_cgroup)?;
+    crate::trace::mark("create: start");
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
     let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, armed: true };
 
@@ -278,6 +279,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         ));
     }
 
+    crate::trace::mark("create: config loaded and validated");
     // Cgroup first: on cgroup v2 the child is cloned straight into it.
     let layout = cgroups::detect()?;
     let cg = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
@@ -293,7 +295,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         cg.apply(&res)?;
     }
 
+    crate::trace::mark("create: cgroup made and limits written");
     let plans = build_plans(&spec, opts, &rootfs_path, cg.as_ref())?;
+    crate::trace::mark("create: plans built");
     let hooks_spec = spec.hooks().as_ref();
     let runtime_hooks = hooks_spec.is_some_and(|h| {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
@@ -365,6 +369,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         // be its subreaper so that we can still wait for it.
         let _ = sys::set_child_subreaper();
     }
+    crate::trace::mark("create: state saved, sockets ready");
     let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.clone_into());
     let (mut pid, mut pidfd) = match forked.map_err(sys_err("clone3 the container init"))? {
         Forked::Child => {
@@ -399,6 +404,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             (pid, pidfd)
         }
     };
+    crate::trace::mark("create: clone3 returned");
     drop(child_chan);
     drop(console_child);
     drop(listener);
@@ -420,6 +426,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     if plans.ns.child_waits_for_go() {
         chan.send(&Message::Go)?;
     }
+    crate::trace::mark("create: maps written, cgroup joined");
     st.pid = pid;
     loop {
         match chan.recv() {
@@ -456,6 +463,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
         None => None,
     };
+    crate::trace::mark("create: init ready");
     st.init_start_time = state::proc_stat(pid).map(|s| s.start_time).unwrap_or(0);
     st.status = Status::Created;
     state::save(&dir, &st)?;
@@ -471,6 +479,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             state::save(&dir, &st)?;
         }
     }
+    crate::trace::mark("create: state saved");
     cleanup.armed = false;
     drop(cleanup);
     drop(dir_lock);

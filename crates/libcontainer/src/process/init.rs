@@ -163,10 +163,12 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     if ns.new_net {
         loopback_up().map_err(sys_err("bring up the loopback interface"))?;
     }
+    crate::trace::mark("init: namespaces, hostname, loopback");
     let root = match cfg.rootfs {
         Some(plan) => Some(rootfs::prepare(plan)?),
         None => None,
     };
+    crate::trace::mark("init: mounts and devices");
     // Written through the host's /proc before pivot_root: sysctl files act on
     // the namespaces of the writer, which are already the container's.
     for (key, value) in &cfg.sysctl {
@@ -194,6 +196,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     if let (Some(plan), Some(root)) = (cfg.rootfs, root) {
         rootfs::finish(plan, root)?;
     }
+    crate::trace::mark("init: pivot_root, masked and read-only paths");
     if let Some(slave) = &console {
         terminal::make_controlling(slave)?;
     }
@@ -208,6 +211,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     // From here the parent may go away at any time (create returns): stop
     // dying with it, and treat its silence as the end.
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
+    crate::trace::mark("init: process attributes");
     chan.send(&Message::Ready)?;
     let report_to = match chan.recv() {
         Ok(Message::Start) => None,

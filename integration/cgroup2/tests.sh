@@ -1,0 +1,311 @@
+#!/bin/sh
+# hull on a pure cgroup v2 machine: lifecycle, memory, pids, cpu, freezer,
+# device access (eBPF) and cgroupsPath. Runs as root inside the VM of run.sh
+# (busybox only: no python, no jq). Prints PASS/FAIL per check; exits 1 on any FAIL.
+#
+# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath
+set -u
+cd "$(dirname "$0")" || exit 1
+HULL=${HULL:-$PWD/hull}
+BBROOT=$PWD/busybox-rootfs.sh
+W=/tmp/hull-cgroup2
+CG=/sys/fs/cgroup
+passed=0
+failed=0
+
+pass() {
+	echo "PASS $*"
+	passed=$((passed + 1))
+}
+fail() {
+	echo "FAIL $*"
+	failed=$((failed + 1))
+}
+# check NAME COMMAND...: PASS or FAIL by the command's status.
+check() {
+	name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+uptime_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
+# until_true SECONDS COMMAND...: polls every 0.1 s.
+until_true() {
+	end=$(($(uptime_cs) + $1 * 100))
+	shift
+	while ! "$@"; do
+		[ "$(uptime_cs)" -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+hull() { "$HULL" "$@"; }
+status_of() { hull state "$1" 2>/dev/null | sed -n 's/.*"status": *"\([a-z]*\)".*/\1/p'; }
+is_running() { [ "$(status_of "$1")" = running ]; }
+gone() { [ ! -e "$1" ]; }
+# has PATTERN: the last container's output ($out) has a line matching PATTERN.
+has() { echo "$out" | grep -q -- "$1"; }
+
+# mkbundle NAME [RESOURCES] [LINUX] [DEVICE_RULES] <SCRIPT: a bundle from `hull
+# spec` whose process runs SCRIPT (sh /t.sh) without a terminal, on a writable
+# busybox root. RESOURCES and LINUX are JSON members added to linux.resources
+# and linux; DEVICE_RULES objects go after the spec's deny-all device rule.
+mkbundle() {
+	b=$W/$1
+	rm -rf "$b"
+	mkdir -p "$b"
+	cp -a "$W/rootfs" "$b/rootfs"
+	cat >"$b/rootfs/t.sh"
+	hull spec --bundle "$b" || return 1
+	awk -v res="${2:-}" -v lin="${3:-}" -v devs="${4:-}" '
+		/"terminal": true/ { sub(/true/, "false") }
+		/"readonly": true/ { sub(/true/, "false") }
+		/^[ \t]*"sh"$/ { sub(/"sh"/, "\"sh\", \"/t.sh\"") }
+		{ print }
+		deny_all && /}/ && devs != "" { print ", " devs }
+		{ deny_all = /"access": "rwm"/ }
+		/"resources": \{/ && res != "" { print res "," }
+		/"linux": \{/ && lin != "" { print lin "," }
+	' "$b/config.json" >"$b/config.tmp" && mv "$b/config.tmp" "$b/config.json"
+}
+
+# Every check makes its own containers (ids c2-<check>-<pid>) and removes them.
+
+t_lifecycle() {
+	id=c2-life-$$ dir=$CG/hull/c2-life-$$
+	mkbundle life <<-'EOF'
+		cat /proc/self/cgroup >/cgroup.txt
+		exec sleep 600
+	EOF
+	hull run -d --bundle "$W/life" "$id" >"$W/life.log" 2>&1
+	check "lifecycle: hull run -d starts a busybox container" until_true 10 is_running "$id" ||
+		{ cat "$W/life.log"; return; }
+	pid=$(hull state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	check "lifecycle: its cgroup is $dir, holding the init (pid $pid)" grep -qx "$pid" "$dir/cgroup.procs"
+	until_true 5 test -s "$W/life/rootfs/cgroup.txt"
+	check "lifecycle: /proc/self/cgroup inside is '0::/' (got '$(cat "$W/life/rootfs/cgroup.txt")')" \
+		grep -qx '0::/' "$W/life/rootfs/cgroup.txt"
+	hull kill "$id" KILL
+	until_true 10 test "$(status_of "$id")" = stopped
+	check "lifecycle: stopped after kill" test "$(status_of "$id")" = stopped
+	hull delete "$id"
+	check "lifecycle: after delete the cgroup is gone" gone "$dir"
+	check "lifecycle: after delete the state is gone" test -z "$(status_of "$id")"
+
+	id=c2-life2-$$
+	mkbundle life2 <<-'EOF'
+		cat /proc/self/cgroup
+		exit 7
+	EOF
+	out=$(hull run --bundle "$W/life2" "$id" 2>&1)
+	rc=$?
+	check "lifecycle: hull run (foreground) reports the exit status 7 (got $rc)" test "$rc" = 7
+	check "lifecycle: foreground container sees cgroup '0::/' (got '$out')" test "$out" = "0::/"
+	check "lifecycle: its cgroup is removed when hull run returns" gone "$CG/hull/$id"
+}
+
+t_memory() {
+	id=c2-mem-$$ dir=$CG/hull/c2-mem-$$
+	# 32 MiB, no swap on top; awk (the container's init) doubles a string to 128 MiB.
+	mkbundle mem '"memory": {"limit": 33554432, "swap": 33554432}' <<-'EOF'
+		exec awk 'BEGIN { s = "x"; while (length(s) < 134217728) s = s s; print "allocated", length(s) }'
+	EOF
+	out=$(hull run --keep --bundle "$W/mem" "$id" 2>&1)
+	rc=$?
+	check "memory: the 128 MiB process is OOM-killed, hull run exits 137 (got $rc${out:+: $out})" test "$rc" = 137
+	check "memory: memory.max is 33554432 (got $(cat "$dir/memory.max" 2>&1))" \
+		test "$(cat "$dir/memory.max" 2>&1)" = 33554432
+	check "memory: memory.swap.max is 0 (got $(cat "$dir/memory.swap.max" 2>&1))" \
+		test "$(cat "$dir/memory.swap.max" 2>&1)" = 0
+	n=$(sed -n 's/^oom_kill //p' "$dir/memory.events" 2>/dev/null)
+	check "memory: memory.events oom_kill >= 1 (got '${n:-}')" test "${n:-0}" -ge 1
+	hull delete "$id"
+	check "memory: hull delete removes the kept cgroup" gone "$dir"
+}
+
+t_pids() {
+	id=c2-pids-$$ dir=$CG/hull/c2-pids-$$
+	# sh is one task; each `sleep &` another. A failed fork ends sh (busybox ash).
+	mkbundle pids '"pids": {"limit": 10}' <<-'EOF'
+		i=0
+		while [ $i -lt 20 ]; do
+			sleep 60 &
+			i=$((i + 1))
+			echo $i >/started
+		done
+		echo "all 20 started"
+	EOF
+	out=$(hull run --keep --bundle "$W/pids" "$id" 2>&1)
+	n=$(cat "$W/pids/rootfs/started" 2>/dev/null || echo 0)
+	check "pids: with pids.max=10 only $n of 20 sleeps started (sh + $n < 11)" test "$n" -ge 1 -a "$n" -le 9
+	check "pids: the shell saw the fork fail ($(echo "$out" | tail -1))" \
+		has "fork"
+	check "pids: pids.max is 10 (got $(cat "$dir/pids.max" 2>&1))" test "$(cat "$dir/pids.max" 2>&1)" = 10
+	m=$(sed -n 's/^max //p' "$dir/pids.events" 2>/dev/null)
+	check "pids: pids.events max >= 1 (got '${m:-}')" test "${m:-0}" -ge 1
+	hull delete "$id"
+	check "pids: cgroup removed" gone "$dir"
+}
+
+t_cpu() {
+	id=c2-cpu-$$ dir=$CG/hull/c2-cpu-$$
+	mkbundle cpu '"cpu": {"quota": 20000, "period": 100000}' <<-'EOF'
+		echo >/ready
+		while :; do :; done
+	EOF
+	hull run -d --bundle "$W/cpu" "$id" >"$W/cpu.log" 2>&1
+	until_true 10 test -e "$W/cpu/rootfs/ready" || {
+		fail "cpu: the container did not start: $(cat "$W/cpu.log")"
+		return
+	}
+	check "cpu: cpu.max is '20000 100000' (got '$(cat "$dir/cpu.max")')" test "$(cat "$dir/cpu.max")" = "20000 100000"
+	# CPU time the cgroup used (cpu.stat usage_usec) over the guest's elapsed time.
+	u0=$(sed -n 's/^usage_usec //p' "$dir/cpu.stat") t0=$(uptime_cs)
+	sleep 2
+	u1=$(sed -n 's/^usage_usec //p' "$dir/cpu.stat") t1=$(uptime_cs)
+	pct=$(((u1 - u0) / (t1 - t0) / 100))
+	check "cpu: a busy loop under quota 20000/100000 used ${pct}% of a CPU over $((t1 - t0))0 ms (want 15-25%)" \
+		test "$pct" -ge 15 -a "$pct" -le 25
+	thr=$(sed -n 's/^nr_throttled //p' "$dir/cpu.stat")
+	check "cpu: cpu.stat nr_throttled > 0 (got $thr)" test "$thr" -gt 0
+	hull delete -f "$id"
+	check "cpu: delete --force removes the cgroup" gone "$dir"
+}
+
+t_freeze() {
+	id=c2-frz-$$ dir=$CG/hull/c2-frz-$$ count=$W/frz/rootfs/count
+	mkbundle frz <<-'EOF'
+		i=0
+		while :; do
+			i=$((i + 1))
+			echo $i >/count.new
+			mv /count.new /count
+			sleep 0.1
+		done
+	EOF
+	hull run -d --bundle "$W/frz" "$id" >"$W/frz.log" 2>&1
+	until_true 10 test -s "$count" || {
+		fail "freeze: the counter did not start: $(cat "$W/frz.log")"
+		return
+	}
+	# `hull pause`/`hull resume` once hull has them; the cgroup file until then.
+	if hull pause --help >/dev/null 2>&1; then
+		how="hull pause"
+		freeze() { hull pause "$id"; }
+		thaw() { hull resume "$id"; }
+	else
+		how="cgroup.freeze"
+		freeze() { echo 1 >"$dir/cgroup.freeze"; }
+		thaw() { echo 0 >"$dir/cgroup.freeze"; }
+	fi
+	freeze
+	check "freeze: cgroup.events says frozen after $how" until_true 5 grep -qx "frozen 1" "$dir/cgroup.events"
+	[ "$how" = cgroup.freeze ] || check "freeze: hull state says paused" test "$(status_of "$id")" = paused
+	a=$(cat "$count")
+	sleep 1
+	b=$(cat "$count")
+	check "freeze: the counter stops while frozen ($a -> $b)" test "$a" = "$b"
+	thaw
+	sleep 1
+	c=$(cat "$count")
+	check "freeze: it advances again after thawing ($b -> $c)" test "$c" -gt "$b"
+	[ "$how" = cgroup.freeze ] || check "freeze: hull state says running again" test "$(status_of "$id")" = running
+	freeze
+	until_true 5 grep -qx "frozen 1" "$dir/cgroup.events"
+	hull delete -f "$id"
+	check "freeze: delete --force of a frozen container removes it" gone "$dir"
+}
+
+t_devices() {
+	id=c2-dev-$$
+	# The spec's deny-all rule plus hull's default allow list. /dev/denied (c 1:1,
+	# mem) and /dev/denied-kmsg (c 1:11, whose driver lets anyone open it for
+	# writing: a denial can only come from the BPF program) are created but not allowed.
+	nodes='"devices": [
+		{"path": "/dev/denied", "type": "c", "major": 1, "minor": 1, "fileMode": 438, "uid": 0, "gid": 0},
+		{"path": "/dev/denied-kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438, "uid": 0, "gid": 0}]'
+	cat >"$W/dev.sh" <<-'EOF'
+		echo x >/dev/null && echo "null: written"
+		head -c 4 /dev/zero | wc -c | sed 's/^/zero: read /'
+		ls -l /dev/denied /dev/denied-kmsg
+		head -c 1 /dev/denied
+		echo "hull cgroup2 test: written to /dev/denied-kmsg" >/dev/denied-kmsg && echo "kmsg: written"
+		exit 0
+	EOF
+	mkbundle dev '' "$nodes" <"$W/dev.sh"
+	out=$(hull run --bundle "$W/dev" "$id" 2>&1)
+	echo "$out" | sed 's/^/    | /'
+	check "devices: /dev/null is writable" has "null: written"
+	check "devices: /dev/zero is readable" has "zero: read 4"
+	check "devices: /dev/denied exists (c 1, 1)" has "^crw-rw-rw-.* 1, *1 .*/dev/denied$"
+	check "devices: opening /dev/denied fails with Operation not permitted" \
+		has "/dev/denied: Operation not permitted"
+	check "devices: opening /dev/denied-kmsg fails with Operation not permitted" \
+		has "/dev/denied-kmsg: Operation not permitted"
+
+	# The same with a rule allowing writes to c 1:11 after the deny-all.
+	mkbundle dev '' "$nodes" '{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}' <"$W/dev.sh"
+	out=$(hull run --bundle "$W/dev" "$id-2" 2>&1)
+	echo "$out" | grep kmsg | sed 's/^/    | /'
+	check "devices: with an allow rule for c 1:11 w, /dev/denied-kmsg is writable" has "kmsg: written"
+	check "devices: ... and /dev/denied still is not" has "/dev/denied: Operation not permitted"
+}
+
+t_cgroupspath() {
+	for how in absolute relative; do
+		id=c2-path-$how-$$
+		if [ $how = absolute ]; then
+			path=/custom/abc dir=$CG/custom/abc from=$CG
+		else
+			# relative: under hull's own cgroup, so start hull from /outer.
+			path=rel/xyz dir=$CG/outer/rel/xyz from=$CG/outer
+			mkdir -p "$from"
+		fi
+		mkbundle path "" "\"cgroupsPath\": \"$path\"" <<-'EOF'
+			cat /proc/self/cgroup >/cgroup.txt
+			exec sleep 600
+		EOF
+		sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$from" \
+			"$HULL" run -d --bundle "$W/path" "$id" >"$W/path.log" 2>&1
+		until_true 10 is_running "$id" || {
+			fail "cgroupsPath $how: container did not start: $(cat "$W/path.log")"
+			for d in "$from" "${dir%/*}" "$dir"; do
+				echo "    $d: type $(cat "$d/cgroup.type" 2>&1), subtree_control '$(cat "$d/cgroup.subtree_control" 2>&1)', procs '$(cat "$d/cgroup.procs" 2>&1)'"
+			done
+			continue
+		}
+		pid=$(hull state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+		check "cgroupsPath $how \"$path\": the cgroup is $dir" grep -qx "$pid" "$dir/cgroup.procs"
+		until_true 5 test -s "$W/path/rootfs/cgroup.txt"
+		check "cgroupsPath $how: inside it is '0::/' (got '$(cat "$W/path/rootfs/cgroup.txt")')" \
+			grep -qx '0::/' "$W/path/rootfs/cgroup.txt"
+		hull delete -f "$id"
+		check "cgroupsPath $how: delete removes $dir" gone "$dir"
+	done
+	rmdir "$CG/custom" "$CG/outer/rel" "$CG/outer" 2>/dev/null
+}
+
+all="lifecycle memory pids cpu freeze devices cgroupspath"
+# shellcheck disable=SC2086 # a list of names
+[ $# -gt 0 ] || set -- $all
+echo "$("$HULL" --version | head -1); kernel $(uname -r); guest up $(cut -d' ' -f1 /proc/uptime) s"
+echo "root cgroup.subtree_control: $(cat $CG/cgroup.subtree_control)"
+if ! grep -q "^cgroup2 $CG cgroup2" /proc/mounts || grep -q ' cgroup ' /proc/mounts; then
+	echo "FAIL not a pure cgroup v2 machine"
+	exit 1
+fi
+rm -rf "$W"
+mkdir -p "$W"
+BUSYBOX=/bin/busybox sh "$BBROOT" "$W/rootfs"
+for t in "$@"; do
+	case " $all " in *" $t "*) ;; *)
+		fail "no check named $t"
+		continue
+		;;
+	esac
+	s=$(uptime_cs)
+	echo "--- $t"
+	"t_$t"
+	e=$(uptime_cs)
+	echo "    ($t: $(((e - s) / 100)).$(((e - s) % 100 / 10)) s)"
+done
+echo "=== cgroup v2: $passed passed, $failed failed"
+[ "$failed" = 0 ]

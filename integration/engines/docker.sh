@@ -1,0 +1,151 @@
+#!/bin/bash
+# docker.io 20.10 with the runtime under test registered as `--runtime hull`.
+#
+# Usage: integration/engines/docker.sh [RUNTIME]   (default: target/release/hull)
+#
+# Starts a private containerd (own mount namespace) and a private dockerd in
+# that same mount namespace (dockerd mounts the container's rootfs, and the
+# shim that containerd starts must see it), with no networking of its own
+# (no iptables, no bridge). Checks: run --rm, run -d + exec + ps + top +
+# pause/unpause + stop + rm, --memory enforcement.
+
+# Container commands are single-quoted on purpose (SC2016); some functions
+# only run through eng_defer / eng_wait_for (SC2317).
+# shellcheck disable=SC2016,SC2317
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+eng_setup docker "$@"
+eng_need busybox-static containerd docker.io
+
+TAG=eng-dock-$$
+IMAGE=eng-bb:latest
+CGROUP_PARENT=/$TAG
+eng_own_cgroup "$CGROUP_PARENT"
+
+# dockerd 20.10 always writes its trust key to /etc/docker/key.json and makes
+# /run/docker/plugins; take them away again when this run made them.
+[ -e /etc/docker/key.json ] || eng_defer "rm -f /etc/docker/key.json"
+[ -e /run/docker ] || eng_defer "rmdir /run/docker/plugins /run/docker"
+
+eng_start_containerd "$ENG_TMP/containerd"
+
+D=$ENG_TMP/docker
+mkdir -p "$D/client"
+echo '{}' >"$D/daemon.json"
+nsenter --target "$CTRD_PID" --mount \
+	dockerd --config-file "$D/daemon.json" \
+	--containerd "$CTRD_SOCK" \
+	--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
+	--host "unix://$D/docker.sock" \
+	--iptables=false --ip6tables=false --ip-masq=false --bridge=none \
+	--storage-driver overlay2 --cgroup-parent "$CGROUP_PARENT" \
+	--add-runtime "hull=$RUNTIME" \
+	>"$D/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+eng_defer "eng_stop_pid $DOCKERD_PID dockerd"
+
+# /usr/bin/docker is the client that matches this dockerd (a newer one may
+# be earlier on PATH).
+export DOCKER_HOST=unix://$D/docker.sock
+export DOCKER_CONFIG=$D/client
+DOCKER=(/usr/bin/docker)
+eng_defer 'timeout 30 /usr/bin/docker rm --force $(timeout 10 /usr/bin/docker ps --all --quiet)'
+
+if ! eng_wait_socket "$D/docker.sock" "$DOCKERD_PID" ||
+	! eng_wait_for 20 "${DOCKER[@]}" version; then
+	eng_fatal "dockerd did not start: $(tail -n 5 "$D/dockerd.log" | tr '\n' ' ')"
+fi
+eng_log "dockerd pid $DOCKERD_PID, socket $D/docker.sock"
+
+eng_rootfs_tar "$ENG_TMP/rootfs.tar"
+eng_run "${DOCKER[@]}" import "$ENG_TMP/rootfs.tar" "$IMAGE"
+[ "$RC" = 0 ] || eng_fatal "docker import: $(eng_why)"
+
+RUN=("${DOCKER[@]}" run --runtime hull --network none)
+state_of() { "${DOCKER[@]}" inspect --format '{{.State.Status}}' "$1" 2>/dev/null; }
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+
+# ------------------------------------------------------------------ checks
+
+eng_expect run-rm 6 "hello from $TAG" \
+	"${RUN[@]}" --rm "$IMAGE" sh -c "echo hello from $TAG; exit 6"
+
+NAME=$TAG-bg
+eng_run "${RUN[@]}" -d --name "$NAME" "$IMAGE" sleep 600
+if [ "$RC" != 0 ]; then
+	eng_fail run-detached "$(eng_why)"
+elif ! eng_wait_for 10 state_is "$NAME" running; then
+	eng_fail run-detached "state is '$(state_of "$NAME")', want running"
+else
+	eng_pass run-detached
+fi
+
+# The container really runs on the runtime under test: it can read its
+# state from the shim's runtime root.
+id=$("${DOCKER[@]}" inspect --format '{{.Id}}' "$NAME" 2>/dev/null)
+root=$D/exec/runtime-runc/moby
+eng_run "$RUNTIME" --root "$root" state "${id:-$NAME}"
+if [ "$RC" = 0 ] && grep -Eq '"status": ?"running"' <<<"$OUT"; then
+	eng_pass runtime-state
+else
+	eng_fail runtime-state "$RUNTIME --root $root state ${id:-$NAME}; $(eng_why)"
+fi
+
+eng_expect exec 4 "exec in $NAME" \
+	"${DOCKER[@]}" exec "$NAME" sh -c "echo exec in $NAME; exit 4"
+
+eng_run "${DOCKER[@]}" ps --format '{{.Names}} {{.Status}}'
+if [ "$RC" = 0 ] && grep -q "^$NAME Up" <<<"$OUT"; then
+	eng_pass ps
+else
+	eng_fail ps "want a line \"$NAME Up...\"; $(eng_why)"
+fi
+
+# top goes through the shim to the runtime's `ps`.
+eng_expect top 0 "sleep 600" "${DOCKER[@]}" top "$NAME"
+
+eng_run "${DOCKER[@]}" pause "$NAME"
+if [ "$RC" != 0 ]; then
+	eng_fail pause "$(eng_why)"
+elif ! state_is "$NAME" paused; then
+	eng_fail pause "state is '$(state_of "$NAME")', want paused"
+else
+	eng_pass pause
+fi
+eng_run "${DOCKER[@]}" unpause "$NAME"
+if [ "$RC" != 0 ]; then
+	eng_fail unpause "$(eng_why)"
+elif ! state_is "$NAME" running; then
+	eng_fail unpause "state is '$(state_of "$NAME")', want running"
+else
+	eng_pass unpause
+fi
+
+# stop: SIGTERM is ignored by sleep as PID 1, so this is SIGKILL after 2 s.
+eng_run "${DOCKER[@]}" stop --time 2 "$NAME"
+if [ "$RC" != 0 ]; then
+	eng_fail stop "$(eng_why)"
+elif ! eng_wait_for 10 state_is "$NAME" exited; then
+	eng_fail stop "state is '$(state_of "$NAME")', want exited"
+else
+	eng_pass stop
+fi
+
+eng_run "${DOCKER[@]}" rm "$NAME"
+if [ "$RC" != 0 ]; then
+	eng_fail rm "$(eng_why)"
+elif "${DOCKER[@]}" ps --all --format '{{.Names}}' | grep -qx -- "$NAME"; then
+	eng_fail rm "container still listed by ps --all"
+else
+	eng_pass rm
+fi
+
+# --memory 64m: a shell that builds a 256 MB string gets OOM-killed (137).
+eng_run "${RUN[@]}" --rm --memory 64m "$IMAGE" \
+	sh -c 'x=$(head -c 256000000 /dev/zero | tr "\0" a); echo survived ${#x}'
+if [ "$RC" = 137 ] && ! grep -q survived <<<"$OUT"; then
+	eng_pass memory-limit
+else
+	eng_fail memory-limit "want exit 137 (OOM kill); $(eng_why)"
+fi
+
+eng_finish
