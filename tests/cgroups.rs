@@ -187,3 +187,11 @@ fn systemd_cgroup_flag_is_refused_with_one_line() {
     assert!(r.stderr.contains("--systemd-cgroup") && r.stderr.lines().count() == 1, "{r:?}");
     c.assert_gone();
 }
+
+#[test]
+fn zero_weights_mean_unset_as_docker_sends_them() {
+    // Docker puts blockIO.weight 0 and cpu.shares 0 in every spec.
+    let b = with_resources(&["true"], json!({"blockIO": {"weight": 0}, "cpu": {"shares": 0}}));
+    let c = Container::new(b);
+    c.run().ok();
+}

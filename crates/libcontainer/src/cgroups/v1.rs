@@ -84,7 +84,8 @@ impl CgroupManager for V1Manager {
 
     fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {
         if let Some(cpu) = r.cpu() {
-            let needs_cpu = cpu.shares().is_some()
+            // Docker writes 0 for "not set" (cpu.shares, blkio weight): skip those.
+            let needs_cpu = cpu.shares().is_some_and(|s| s > 0)
                 || cpu.quota().is_some()
                 || cpu.period().is_some()
                 || cpu.realtime_period().is_some()
@@ -93,7 +94,7 @@ impl CgroupManager for V1Manager {
                 || cpu.burst().is_some();
             if needs_cpu {
                 let d = self.need("cpu", "cpu")?;
-                if let Some(s) = cpu.shares() {
+                if let Some(s) = cpu.shares().filter(|s| *s > 0) {
                     write_file(d, "cpu.shares", &s.to_string())?;
                 }
                 // Period first: a quota is checked against the current period.
@@ -201,8 +202,8 @@ impl CgroupManager for V1Manager {
             write_file(d, "pids.max", &v)?;
         }
         if let Some(b) = r.block_io() {
-            let any = b.weight().is_some()
-                || b.leaf_weight().is_some()
+            let any = b.weight().is_some_and(|w| w > 0)
+                || b.leaf_weight().is_some_and(|w| w > 0)
                 || b.weight_device().as_ref().is_some_and(|v| !v.is_empty())
                 || [
                     b.throttle_read_bps_device(),
@@ -216,10 +217,10 @@ impl CgroupManager for V1Manager {
                 let d = self.need("blkio", "blockIO")?;
                 // CFQ's blkio.weight is gone with CFQ; BFQ offers blkio.bfq.weight.
                 let weight_file = if d.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
-                if let Some(w) = b.weight() {
+                if let Some(w) = b.weight().filter(|w| *w > 0) {
                     write_file(d, weight_file, &w.to_string())?;
                 }
-                if let Some(w) = b.leaf_weight() {
+                if let Some(w) = b.leaf_weight().filter(|w| *w > 0) {
                     write_file(d, "blkio.leaf_weight", &w.to_string())?;
                 }
                 for wd in b.weight_device().iter().flatten() {
