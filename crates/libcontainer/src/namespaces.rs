@@ -101,6 +101,9 @@ pub struct NamespacePlan {
     pub clone_flags: CloneFlags,
     /// Namespaces the child creates itself with unshare(2) after joining.
     pub unshare_flags: CloneFlags,
+    /// A new cgroup namespace created by the child once the parent has put
+    /// it in its cgroup (the namespace's root is the cgroup at unshare time).
+    pub deferred_cgroupns: bool,
     /// Joined by the child, already in order.
     pub joins: Vec<Join>,
     /// Joined by the parent before clone (pid, time affect children only).
@@ -204,13 +207,13 @@ pub fn plan(spec: &Spec, cgroup_placement_first: bool) -> Result<NamespacePlan, 
         }
         if cgroup_placement_first && new.contains(CloneFlags::CLONE_NEWCGROUP) {
             clone_flags.remove(CloneFlags::CLONE_NEWCGROUP);
-            unshare_flags |= CloneFlags::CLONE_NEWCGROUP;
         }
     }
 
     Ok(NamespacePlan {
         clone_flags,
         unshare_flags,
+        deferred_cgroupns: !join_user && cgroup_placement_first && new.contains(CloneFlags::CLONE_NEWCGROUP),
         joins,
         parent_joins,
         second_fork,
@@ -227,9 +230,11 @@ pub fn plan(spec: &Spec, cgroup_placement_first: bool) -> Result<NamespacePlan, 
 }
 
 impl NamespacePlan {
-    /// Does the child wait for the parent before touching anything?
-    pub fn child_waits_for_go(&self) -> bool {
-        self.new_user || self.unshare_flags.contains(CloneFlags::CLONE_NEWCGROUP)
+    /// Must the child wait for the parent (id maps, cgroup placement) before
+    /// doing anything at all? Otherwise it sets up what it can meanwhile and
+    /// waits only before the cgroup namespace, the cgroup mount, or Ready.
+    pub fn child_waits_for_go_first(&self) -> bool {
+        self.new_user || !self.unshare_flags.is_empty()
     }
 
     /// Parent side, before clone3: join pid/time, or unshare time and write offsets.

@@ -198,6 +198,8 @@ pub trait CgroupManager {
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// A directory to clone3 straight into (CLONE_INTO_CGROUP), when possible.
     fn clone_into(&self) -> Option<BorrowedFd<'_>>;
+    /// Can processes be cloned straight into the cgroup (cgroup v2)?
+    fn clone_into_supported(&self) -> bool;
     /// Prepares an existing cgroup for clone_into (opens its directory).
     fn open_for_clone(&self) -> Result<(), CgroupError>;
     /// Moves a process in (all hierarchies).

@@ -297,6 +297,10 @@ impl CgroupManager for V1Manager {
         None
     }
 
+    fn clone_into_supported(&self) -> bool {
+        false
+    }
+
     fn open_for_clone(&self) -> Result<(), CgroupError> {
         Ok(())
     }

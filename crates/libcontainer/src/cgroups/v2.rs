@@ -288,6 +288,10 @@ impl CgroupManager for V2Manager {
         self.fd.get().map(|f| f.as_fd())
     }
 
+    fn clone_into_supported(&self) -> bool {
+        true
+    }
+
     fn open_for_clone(&self) -> Result<(), CgroupError> {
         self.dir_fd().map(|_| ())
     }

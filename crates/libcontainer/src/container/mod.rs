@@ -185,7 +185,7 @@ fn build_plans(
     rootfs_path: &Path,
     cg: &dyn CgroupManager,
 ) -> Result<Plans, ContainerError> {
-    let ns = namespaces::plan(spec, cg.clone_into().is_none())?;
+    let ns = namespaces::plan(spec, !cg.clone_into_supported())?;
     let process_spec =
         spec.process().as_ref().ok_or_else(|| ContainerError::Usage("config.json: process: missing".into()))?;
     let mut process = ProcessPlan::from_spec(process_spec)?;
@@ -280,22 +280,33 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     }
 
     crate::trace::mark("create: config loaded and validated");
-    // Cgroup first: on cgroup v2 the child is cloned straight into it.
     let layout = cgroups::detect()?;
     let cg = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
-    cg.create()?;
     cleanup.cgroup = Some(cg.state());
-    if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
+    let resources = linux.and_then(|l| l.resources().as_ref()).map(|res| {
         let mut res = res.clone();
         if let Some(devs) = res.devices().as_ref().filter(|d| !d.is_empty()) {
             let mut all = devs.clone();
             all.extend(default_device_rules());
             res.set_devices(Some(all));
         }
-        cg.apply(&res)?;
+        res
+    });
+    let setup_cgroup = || -> Result<(), ContainerError> {
+        cg.create()?;
+        if let Some(res) = &resources {
+            cg.apply(res)?;
+        }
+        Ok(())
+    };
+    // On cgroup v2 the child is cloned straight into its cgroup, which must
+    // exist first. On v1 the parent makes it while the child sets up its
+    // mounts (the child waits only before its cgroup namespace and mount).
+    let cgroup_first = cg.clone_into_supported();
+    if cgroup_first {
+        setup_cgroup()?;
     }
-
-    crate::trace::mark("create: cgroup made and limits written");
+    crate::trace::mark("create: cgroup manager ready");
     let plans = build_plans(&spec, opts, &rootfs_path, cg.as_ref())?;
     crate::trace::mark("create: plans built");
     let hooks_spec = spec.hooks().as_ref();
@@ -420,12 +431,11 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             linux.gid_mappings().as_deref().unwrap_or(&[]),
         )?;
     }
-    if cg.clone_into().is_none() {
+    if !cgroup_first {
+        setup_cgroup()?;
         cg.add_process(pid)?;
     }
-    if plans.ns.child_waits_for_go() {
-        chan.send(&Message::Go)?;
-    }
+    chan.send(&Message::Go)?;
     crate::trace::mark("create: maps written, cgroup joined");
     st.pid = pid;
     loop {

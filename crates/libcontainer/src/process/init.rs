@@ -118,8 +118,9 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     // (Inside a new pid namespace getppid() is 0, so a parent that died
     // before this point is noticed on the sync channel instead.)
     let ns = cfg.namespaces;
-    if ns.child_waits_for_go() {
-        chan.expect("Go", &Message::Go)?;
+    let mut gate = GoGate { passed: false, deferred_cgroupns: ns.deferred_cgroupns };
+    if ns.child_waits_for_go_first() {
+        gate.pass(chan)?;
     }
     if ns.new_user {
         // Become root of the new user namespace (if the maps allow it) so that
@@ -165,7 +166,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     }
     crate::trace::mark("init: namespaces, hostname, loopback");
     let root = match cfg.rootfs {
-        Some(plan) => Some(rootfs::prepare(plan)?),
+        Some(plan) => Some(rootfs::prepare(plan, &mut || gate.pass(chan))?),
         None => None,
     };
     crate::trace::mark("init: mounts and devices");
@@ -182,6 +183,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         rootfs::resolve_in_root(root, &cfg.process.cwd, Create::Dir)?;
         let _ = plan;
     }
+    gate.pass(chan)?;
     if cfg.runtime_hooks {
         chan.send(&Message::RunHooks)?;
         chan.expect("HooksDone", &Message::HooksDone)?;
@@ -250,6 +252,28 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     match result {
         Ok(never) => match never {},
         Err(e) => Err(fail(e.into(), report_to.take())),
+    }
+}
+
+/// The parent's Go (id maps written, cgroup joined), taken once, as late as
+/// possible so that the child's setup overlaps the parent's cgroup work.
+struct GoGate {
+    passed: bool,
+    deferred_cgroupns: bool,
+}
+
+impl GoGate {
+    fn pass(&mut self, chan: &mut Channel) -> Result<(), InitError> {
+        if self.passed {
+            return Ok(());
+        }
+        chan.expect("Go", &Message::Go)?;
+        if self.deferred_cgroupns {
+            // Now in the container's cgroup: it becomes the namespace's root.
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(sys_err("unshare the cgroup namespace"))?;
+        }
+        self.passed = true;
+        Ok(())
     }
 }
 

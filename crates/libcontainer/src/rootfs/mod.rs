@@ -167,8 +167,12 @@ pub fn parse_propagation(s: &str) -> Option<MsFlags> {
 
 /// First half, before the createContainer hooks: make the rootfs a mount of
 /// its own, mount everything from config.json, populate /dev. Returns the
-/// descriptor of the rootfs mount.
-pub fn prepare(plan: &RootfsPlan) -> Result<OwnedFd, RootfsError> {
+/// descriptor of the rootfs mount. `before_cgroup_mount` runs once before
+/// the first cgroup mount (the container must be in its cgroup by then).
+pub fn prepare<E: From<RootfsError>>(
+    plan: &RootfsPlan,
+    before_cgroup_mount: &mut dyn FnMut() -> Result<(), E>,
+) -> Result<OwnedFd, E> {
     let crootfs = sys::cstring(plan.rootfs.as_os_str().as_bytes());
     if plan.new_mount_ns {
         // Nothing we mount from here on may propagate back to the host.
@@ -189,6 +193,7 @@ pub fn prepare(plan: &RootfsPlan) -> Result<OwnedFd, RootfsError> {
 
     for m in &plan.mounts {
         if m.fstype == "cgroup" || m.fstype == "cgroup2" {
+            before_cgroup_mount()?;
             crate::cgroups::mount_into(&root, m, &plan.cgroup_mount)?;
             continue;
         }
