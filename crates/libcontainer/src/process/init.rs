@@ -270,7 +270,8 @@ impl GoGate {
         chan.expect("Go", &Message::Go)?;
         if self.deferred_cgroupns {
             // Now in the container's cgroup: it becomes the namespace's root.
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(sys_err("unshare the cgroup namespace"))?;
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+                .map_err(sys_err("unshare the cgroup namespace"))?;
         }
         self.passed = true;
         Ok(())
