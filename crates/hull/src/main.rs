@@ -297,8 +297,7 @@ impl From<String> for Failure {
 
 impl From<container::ContainerError> for Failure {
     fn from(e: container::ContainerError) -> Self {
-        let code = e.exit_code();
-        Failure(e.to_string(), code)
+        Failure(e.to_string(), 1)
     }
 }
 
@@ -372,7 +371,8 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
                 preserve_fds: a.preserve_fds,
                 ignore_paused: a.ignore_paused,
             };
-            container::exec(root, &opts).map_err(e)
+            // Like a shell: 127 when the program is missing, 126 when it cannot run.
+            container::exec(root, &opts).map_err(|err| Failure(err.to_string(), err.exit_code()))
         }
         Command::Pause { id } => container::pause(root, &id).map(|_| 0).map_err(e),
         Command::Resume { id } => container::resume(root, &id).map(|_| 0).map_err(e),
