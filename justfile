@@ -41,3 +41,7 @@ test-engines: build
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# hull vs crun vs runc: lifecycle, run, exec, parallel lifecycles, peak RSS.
+bench: build
+    integration/bench/bench.sh "$PWD/target/release/hull"

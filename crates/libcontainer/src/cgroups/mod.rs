@@ -196,14 +196,20 @@ pub trait CgroupManager {
     fn create(&self) -> Result<(), CgroupError>;
     /// Writes the limits.
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
-    /// A directory to clone3 straight into (CLONE_INTO_CGROUP), when possible.
+    /// A cgroup2 directory to clone3 straight into (CLONE_INTO_CGROUP): the
+    /// container's cgroup on v2, its `unified` twin on a hybrid host.
     fn clone_into(&self) -> Option<BorrowedFd<'_>>;
-    /// Can processes be cloned straight into the cgroup (cgroup v2)?
-    fn clone_into_supported(&self) -> bool;
-    /// Prepares an existing cgroup for clone_into (opens its directory).
-    fn open_for_clone(&self) -> Result<(), CgroupError>;
-    /// Moves a process in (all hierarchies).
+    /// Does clone_into place the process completely (pure cgroup v2)?
+    fn fully_placed_by_clone(&self) -> bool;
+    /// Opens the directory clone_into hands out (creating it when `create`).
+    fn open_for_clone(&self, create: bool) -> Result<(), CgroupError>;
+    /// Moves another process in (all hierarchies); takes the kernel's global
+    /// threadgroup lock once per write, which can cost milliseconds.
     fn add_process(&self, pid: i32) -> Result<(), CgroupError>;
+    /// Moves the calling (single-threaded) process in by writing "0" to each
+    /// v1 hierarchy's `tasks`: a thread moving itself skips the global
+    /// threadgroup lock and its RCU grace period (see cgroup_procs_write_start).
+    fn join_self(&self) -> Result<(), CgroupError>;
     /// Pids of every process in the container's cgroup.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
     fn freeze(&self) -> Result<(), CgroupError>;

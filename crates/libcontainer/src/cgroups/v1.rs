@@ -1,7 +1,8 @@
 //! cgroup v1: one directory per hierarchy.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
@@ -12,11 +13,25 @@ use super::{io_err, read_file, remove_dir, write_file, CgroupError, CgroupManage
 pub struct V1Manager {
     dirs: Vec<(Hierarchy, PathBuf)>,
     unified: Option<PathBuf>,
+    unified_fd: OnceLock<OwnedFd>,
 }
 
 impl V1Manager {
     pub fn new(dirs: Vec<(Hierarchy, PathBuf)>, unified: Option<PathBuf>) -> V1Manager {
-        V1Manager { dirs, unified }
+        V1Manager { dirs, unified, unified_fd: OnceLock::new() }
+    }
+
+    /// pids.max only stops fork on v1, not a migration: check after one.
+    fn check_pids_limit(&self) -> Result<(), CgroupError> {
+        if let Some(d) = self.dir("pids") {
+            if let Ok(Ok(max)) = read_file(d, "pids.max").map(|s| s.trim().parse::<u64>()) {
+                let current: u64 = read_file(d, "pids.current")?.trim().parse().unwrap_or(0);
+                if current > max {
+                    return Err(CgroupError::PidsLimit { max });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The container's directory in the hierarchy that has `controller`.
@@ -294,14 +309,23 @@ impl CgroupManager for V1Manager {
     }
 
     fn clone_into(&self) -> Option<BorrowedFd<'_>> {
-        None
+        self.unified_fd.get().map(|f| f.as_fd())
     }
 
-    fn clone_into_supported(&self) -> bool {
+    fn fully_placed_by_clone(&self) -> bool {
         false
     }
 
-    fn open_for_clone(&self) -> Result<(), CgroupError> {
+    fn open_for_clone(&self, create: bool) -> Result<(), CgroupError> {
+        let Some(u) = &self.unified else { return Ok(()) };
+        if self.unified_fd.get().is_some() {
+            return Ok(());
+        }
+        if create {
+            std::fs::create_dir_all(u).map_err(io_err("create", u))?;
+        }
+        let f = std::fs::File::open(u).map_err(io_err("open", u))?;
+        let _ = self.unified_fd.set(f.into());
         Ok(())
     }
 
@@ -313,18 +337,19 @@ impl CgroupManager for V1Manager {
         if let Some(u) = &self.unified {
             write_file(u, "cgroup.procs", &pid)?;
         }
-        // v1 lets a migration exceed pids.max (only fork is checked), so a
-        // process moved in after fork (exec) could slip past the limit: check.
-        if let Some(d) = self.dir("pids") {
-            if let Ok(max) = read_file(d, "pids.max").map(|s| s.trim().parse::<u64>()) {
-                let max = max.unwrap_or(u64::MAX);
-                let current: u64 = read_file(d, "pids.current")?.trim().parse().unwrap_or(0);
-                if current > max {
-                    return Err(CgroupError::PidsLimit { max });
-                }
+        self.check_pids_limit()
+    }
+
+    fn join_self(&self) -> Result<(), CgroupError> {
+        for (_, dir) in &self.dirs {
+            write_file(dir, "tasks", "0")?;
+        }
+        if let Some(u) = &self.unified {
+            if self.unified_fd.get().is_none() {
+                write_file(u, "cgroup.procs", "0")?;
             }
         }
-        Ok(())
+        self.check_pids_limit()
     }
 
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {

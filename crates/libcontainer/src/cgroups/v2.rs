@@ -288,12 +288,19 @@ impl CgroupManager for V2Manager {
         self.fd.get().map(|f| f.as_fd())
     }
 
-    fn clone_into_supported(&self) -> bool {
+    fn fully_placed_by_clone(&self) -> bool {
         true
     }
 
-    fn open_for_clone(&self) -> Result<(), CgroupError> {
+    fn open_for_clone(&self, create: bool) -> Result<(), CgroupError> {
+        if create {
+            return self.create();
+        }
         self.dir_fd().map(|_| ())
+    }
+
+    fn join_self(&self) -> Result<(), CgroupError> {
+        write_file(&self.dir, "cgroup.procs", "0")
     }
 
     fn add_process(&self, pid: i32) -> Result<(), CgroupError> {

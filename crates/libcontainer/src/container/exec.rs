@@ -14,7 +14,7 @@ use super::{
 };
 use crate::cgroups::{self, CgroupManager};
 use crate::process::exec::{self as exec_child, ExecConfig};
-use crate::process::sync::{Channel, Message};
+use crate::process::sync::Channel;
 use crate::process::ProcessPlan;
 use crate::state::{self, Status};
 use crate::sys::{self, Forked};
@@ -204,7 +204,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     let child_side = all - parent_side;
     let cg = st.cgroup.as_ref().map(cgroups::from_state);
     if let Some(cg) = &cg {
-        cg.open_for_clone()?;
+        cg.open_for_clone(false)?;
     }
     // A paused container's cgroup would freeze the new process before it can
     // exec (and report back): join the cgroup only once it runs.
@@ -234,14 +234,15 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         // pid (and time) namespaces are entered by children only: join them here.
         nix::sched::setns(init.as_fd(), parent_side).map_err(sys_err("join the container's pid namespace"))?;
     }
-    let wait_for_go = clone_into.is_none() && cg.is_some() && !join_after_exec;
+    // On v1 the exec process moves itself into the cgroup (cheap, see join_self).
+    let self_join = if join_after_exec { None } else { cg.as_deref().filter(|c| !c.fully_placed_by_clone()) };
     let (pid, pidfd) = match sys::clone3(0, clone_into).map_err(sys_err("clone3 the exec process"))? {
         Forked::Child => {
             drop(parent_chan);
             let cfg = ExecConfig {
                 init: &init,
                 join: child_side,
-                wait_for_go,
+                cgroup_join: self_join,
                 process: plan,
                 preserve_fds: opts.preserve_fds,
                 console_socket: console_child.as_ref(),
@@ -257,12 +258,6 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         e
     };
-    if wait_for_go {
-        if let Some(cg) = &cg {
-            cg.add_process(pid).map_err(|e| kill_child(e.into()))?;
-        }
-        chan.send(&Message::Go).map_err(|e| kill_child(e.into()))?;
-    }
     let mut exec_state = st.clone();
     exec_state.pid = pid;
     wait_for_exec(&mut chan, &exec_state)?;

@@ -185,7 +185,7 @@ fn build_plans(
     rootfs_path: &Path,
     cg: &dyn CgroupManager,
 ) -> Result<Plans, ContainerError> {
-    let ns = namespaces::plan(spec, !cg.clone_into_supported())?;
+    let ns = namespaces::plan(spec, !cg.fully_placed_by_clone())?;
     let process_spec =
         spec.process().as_ref().ok_or_else(|| ContainerError::Usage("config.json: process: missing".into()))?;
     let mut process = ProcessPlan::from_spec(process_spec)?;
@@ -301,10 +301,14 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     };
     // On cgroup v2 the child is cloned straight into its cgroup, which must
     // exist first. On v1 the parent makes it while the child sets up its
-    // mounts (the child waits only before its cgroup namespace and mount).
-    let cgroup_first = cg.clone_into_supported();
+    // mounts; the child then moves itself in (see join_self) before its
+    // cgroup namespace and mount. A hybrid host's cgroup2 twin is entered
+    // by clone3 already.
+    let cgroup_first = cg.fully_placed_by_clone();
     if cgroup_first {
         setup_cgroup()?;
+    } else {
+        cg.open_for_clone(true)?;
     }
     crate::trace::mark("create: cgroup manager ready");
     let plans = build_plans(&spec, opts, &rootfs_path, cg.as_ref())?;
@@ -406,6 +410,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 start_listener: listener.as_ref(),
                 preserve_fds: opts.preserve_fds,
                 console_socket: console_child.as_ref(),
+                cgroup_join: (!cgroup_first && !plans.ns.new_user).then_some(cg.as_ref()),
             };
             init::run(cfg, child_chan);
         }
@@ -433,7 +438,11 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     }
     if !cgroup_first {
         setup_cgroup()?;
-        cg.add_process(pid)?;
+        if plans.ns.new_user {
+            // The child's root is not root on the host: it cannot write the
+            // host's cgroup files, so the parent moves it.
+            cg.add_process(pid)?;
+        }
     }
     chan.send(&Message::Go)?;
     crate::trace::mark("create: maps written, cgroup joined");

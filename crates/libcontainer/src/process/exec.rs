@@ -22,8 +22,8 @@ pub struct ExecConfig<'a> {
     pub init: &'a OwnedFd,
     /// Namespaces that differ from hull's own (user, mnt, net, ipc, uts, cgroup).
     pub join: CloneFlags,
-    /// Wait for the parent to place us in the cgroup (cgroup v1).
-    pub wait_for_go: bool,
+    /// Move ourselves into the container's cgroup first (cgroup v1).
+    pub cgroup_join: Option<&'a dyn crate::cgroups::CgroupManager>,
     pub process: ProcessPlan,
     pub preserve_fds: u32,
     pub console_socket: Option<&'a OwnedFd>,
@@ -51,8 +51,9 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make the exec process non-dumpable"))?;
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
         .map_err(sys_err("set the parent-death signal"))?;
-    if cfg.wait_for_go {
-        chan.expect("Go", &Message::Go)?;
+    if let Some(cg) = cfg.cgroup_join {
+        // Before setns: the host's cgroup files are reachable only from here.
+        cg.join_self()?;
     }
     if !cfg.join.is_empty() {
         // One call joins them all, in the kernel's order (user first).

@@ -30,6 +30,8 @@ pub enum InitError {
     Hook(#[from] HookError),
     #[error(transparent)]
     Terminal(#[from] terminal::TerminalError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
     #[error("{op}: {errno}")]
     Sys { op: String, errno: Errno },
 }
@@ -71,6 +73,8 @@ pub struct InitConfig<'a> {
     pub start_listener: Option<&'a OwnedFd>,
     pub preserve_fds: u32,
     pub console_socket: Option<&'a OwnedFd>,
+    /// The cgroup the init moves itself into once the parent made it (v1).
+    pub cgroup_join: Option<&'a dyn crate::cgroups::CgroupManager>,
 }
 
 /// Runs the init. Never returns: execve or exit.
@@ -118,7 +122,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     // (Inside a new pid namespace getppid() is 0, so a parent that died
     // before this point is noticed on the sync channel instead.)
     let ns = cfg.namespaces;
-    let mut gate = GoGate { passed: false, deferred_cgroupns: ns.deferred_cgroupns };
+    let mut gate = GoGate { passed: false, deferred_cgroupns: ns.deferred_cgroupns, cgroup: cfg.cgroup_join };
     if ns.child_waits_for_go_first() {
         gate.pass(chan)?;
     }
@@ -257,17 +261,21 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
 
 /// The parent's Go (id maps written, cgroup joined), taken once, as late as
 /// possible so that the child's setup overlaps the parent's cgroup work.
-struct GoGate {
+struct GoGate<'a> {
     passed: bool,
     deferred_cgroupns: bool,
+    cgroup: Option<&'a dyn crate::cgroups::CgroupManager>,
 }
 
-impl GoGate {
+impl GoGate<'_> {
     fn pass(&mut self, chan: &mut Channel) -> Result<(), InitError> {
         if self.passed {
             return Ok(());
         }
         chan.expect("Go", &Message::Go)?;
+        if let Some(cg) = self.cgroup {
+            cg.join_self()?;
+        }
         if self.deferred_cgroupns {
             // Now in the container's cgroup: it becomes the namespace's root.
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
