@@ -20,8 +20,15 @@ fn create_start_kill_delete_leaves_nothing() {
 
     c.hull(&["start", "{id}"]).ok();
     assert_eq!(c.status(), "running");
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "sleep", "the init became the container's program");
+    // start returns as the init execs; the program is in place a moment later.
+    let comm = || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    for _ in 0..100 {
+        if comm().trim() == "sleep" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(comm().trim(), "sleep", "the init became the container's program");
 
     c.hull(&["kill", "{id}", "KILL"]).ok();
     c.wait_status("stopped");

@@ -44,12 +44,22 @@ impl V1Manager {
     }
 
     /// A fresh cpuset cgroup has empty cpus/mems and refuses tasks: copy them
-    /// down from the nearest ancestor that has them.
+    /// down from the nearest ancestor that has them. Ancestors hull makes get
+    /// cgroup.clone_children, so next time the kernel copies them at mkdir.
     fn init_cpuset(dir: &Path, mount_point: &Path) -> Result<(), CgroupError> {
+        if let Some(parent) = dir.parent() {
+            if parent != mount_point && read_file(parent, "cgroup.clone_children").is_ok_and(|s| s.trim() == "1") {
+                return Ok(());
+            }
+        }
         let mut chain: Vec<&Path> =
             dir.ancestors().take_while(|a| a.starts_with(mount_point) && *a != mount_point).collect();
         chain.reverse();
-        for d in chain {
+        let last = chain.len().saturating_sub(1);
+        for (i, d) in chain.into_iter().enumerate() {
+            if i < last {
+                let _ = write_file(d, "cgroup.clone_children", "1");
+            }
             for file in ["cpuset.cpus", "cpuset.mems"] {
                 if read_file(d, file)?.trim().is_empty() {
                     let parent = d.parent().unwrap_or(mount_point);

@@ -260,7 +260,8 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     };
     let mut exec_state = st.clone();
     exec_state.pid = pid;
-    wait_for_exec(&mut chan, &exec_state)?;
+    // Detached, the pid file must name the program, not hull: wait for execve.
+    wait_for_exec(&mut chan, &exec_state, opts.detach)?;
     if join_after_exec {
         if let Some(cg) = &cg {
             cg.add_process(pid).map_err(|e| kill_child(e.into()))?;

@@ -392,10 +392,12 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             // it closes its copy: keep it and `start` would wait forever.
             drop(dir_lock);
             drop(parent_chan);
+            crate::trace::mark("init: cloned");
             if let Some(k) = &keyring {
                 // Not fatal where the kernel has no keyrings (ENOSYS) or refuses (EACCES, EPERM).
                 let _ = sys::join_session_keyring(k);
             }
+            crate::trace::mark("init: keyring");
             let cfg = InitConfig {
                 namespaces: &plans.ns,
                 rootfs: plans.rootfs.as_ref(),
@@ -493,9 +495,8 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         Mode::Create => chan.send(&Message::WaitForStart)?,
         Mode::Run => {
             chan.send(&Message::Start)?;
-            wait_for_exec(&mut chan, &st)?;
-            st.status = Status::Running;
-            state::save(&dir, &st)?;
+            // Running is read off the process (no start.sock): no save needed.
+            wait_for_exec(&mut chan, &st, st.poststart_hooks.is_some())?;
         }
     }
     crate::trace::mark("create: state saved");
@@ -506,13 +507,20 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     Ok(Created { pid, pidfd, dir, state: st, console, is_child })
 }
 
-/// Waits until the init has exec'd the container's program: the channel is
-/// close-on-exec, so EOF is success. On the way, a seccomp notification
-/// listener may arrive and is passed on to its agent.
-pub(crate) fn wait_for_exec(chan: &mut Channel, st: &ContainerState) -> Result<(), ContainerError> {
+/// Waits until the process is about to exec (`Exec`), or — with
+/// `until_exec_done`, when poststart hooks must see the program running —
+/// until execve succeeded (the channel is close-on-exec: EOF). On the way, a
+/// seccomp notification listener may arrive and is passed on to its agent.
+pub(crate) fn wait_for_exec(
+    chan: &mut Channel,
+    st: &ContainerState,
+    until_exec_done: bool,
+) -> Result<(), ContainerError> {
     loop {
         match chan.recv() {
             Err(SyncError::Closed) => return Ok(()),
+            Ok(Message::Exec) if !until_exec_done => return Ok(()),
+            Ok(Message::Exec) => {}
             Ok(Message::SeccompListener) => {
                 let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
                     message: "seccomp listener message without a descriptor".into(),
@@ -542,7 +550,7 @@ fn run_poststart(st: &ContainerState) {
 
 /// `start`: wake a created container's init and wait until its program runs.
 pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
-    let (dir, mut st) = state::load(root, id)?;
+    let (dir, st) = state::load(root, id)?;
     let lock = state::lock_dir(&dir)?;
     let status = st.status(&dir);
     if status != Status::Created {
@@ -567,11 +575,10 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         Err(e) => return Err(sys_err("connect to start.sock")(e)),
     }
     let mut conn = Channel::from_fd(sock);
-    let result = wait_for_exec(&mut conn, &st);
+    let result = wait_for_exec(&mut conn, &st, st.poststart_hooks.is_some());
+    // Without start.sock the live status reads "running": nothing to save.
     let _ = std::fs::remove_file(dir.join(state::START_SOCKET));
     result?;
-    st.status = Status::Running;
-    state::save(&dir, &st)?;
     drop(lock);
     run_poststart(&st);
     Ok(())
@@ -801,10 +808,13 @@ pub fn run(opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32, Contai
     if detach {
         return Ok(0);
     }
+    crate::trace::mark("run: started");
     let code = foreground(&created.pidfd, created.console.as_ref(), &forwarded)?;
+    crate::trace::mark("run: container exited");
     if !keep {
         delete(&opts.root, &opts.id, true)?;
     }
+    crate::trace::mark("run: deleted");
     Ok(code)
 }
 

@@ -35,7 +35,14 @@ pub fn run(cfg: ExecConfig<'_>, mut chan: Channel) -> ! {
         Ok(never) => match never {},
         Err(e) => {
             let _ = chan.send(&Message::Error { errno: e.errno(), message: e.to_string() });
-            sys::exit_now(1);
+            if matches!(e, InitError::Process(super::ProcessError::Exec { .. })) {
+                eprintln!("hull: {e}");
+            }
+            sys::exit_now(match e.errno() {
+                libc::ENOENT => 127,
+                libc::EACCES => 126,
+                _ => 1,
+            });
         }
     }
 }
@@ -75,9 +82,15 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     cfg.process.apply_attributes()?;
     let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
+    let chan_cell = std::cell::RefCell::new(chan);
     let mut sink = |fd: OwnedFd| {
-        chan.send_with_fd(&Message::SeccompListener, Some(&fd))
+        chan_cell
+            .borrow_mut()
+            .send_with_fd(&Message::SeccompListener, Some(&fd))
             .map_err(|e| super::ProcessError::Invalid(format!("send the seccomp listener: {e}")))
     };
-    Ok(cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink)?)
+    let mut announce = || {
+        let _ = chan_cell.borrow_mut().send(&Message::Exec);
+    };
+    Ok(cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink, &mut announce)?)
 }

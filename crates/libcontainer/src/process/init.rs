@@ -83,6 +83,11 @@ pub fn run(cfg: InitConfig<'_>, mut chan: Channel) -> ! {
         Ok(never) => match never {},
         Err(InitFailure { error, report_to }) => {
             let msg = Message::Error { errno: error.errno(), message: error.to_string() };
+            if matches!(error, InitError::Process(ProcessError::Exec { .. })) {
+                // execve failed after Exec was announced: whoever waited may be
+                // gone already, so say it where the container's output goes too.
+                eprintln!("hull: {error}");
+            }
             match report_to {
                 Some(mut conn) => {
                     let _ = conn.send(&msg);
@@ -91,7 +96,11 @@ pub fn run(cfg: InitConfig<'_>, mut chan: Channel) -> ! {
                     let _ = chan.send(&msg);
                 }
             }
-            sys::exit_now(if matches!(error, InitError::Process(ProcessError::NotFound(_))) { 127 } else { 1 });
+            sys::exit_now(match error.errno() {
+                libc::ENOENT => 127,
+                libc::EACCES => 126,
+                _ => 1,
+            });
         }
     }
 }
@@ -165,6 +174,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     if let Some(d) = &cfg.domainname {
         sys::setdomainname(d.as_bytes()).map_err(sys_err(format!("set domainname {d:?}")))?;
     }
+    crate::trace::mark("init: hostname");
     if ns.new_net {
         loopback_up().map_err(sys_err("bring up the loopback interface"))?;
     }
@@ -246,12 +256,17 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
             Some(c) => c,
             None => chan,
         };
+        let chan_cell = std::cell::RefCell::new(sink_chan);
         let mut sink = |fd: OwnedFd| {
-            sink_chan
+            chan_cell
+                .borrow_mut()
                 .send_with_fd(&Message::SeccompListener, Some(&fd))
                 .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))
         };
-        cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink)
+        let mut announce = || {
+            let _ = chan_cell.borrow_mut().send(&Message::Exec);
+        };
+        cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink, &mut announce)
     };
     match result {
         Ok(never) => match never {},

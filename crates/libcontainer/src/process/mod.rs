@@ -306,6 +306,7 @@ impl ProcessPlan {
         preserve_fds: u32,
         in_new_userns_without_setgroups: bool,
         listener_sink: &mut dyn FnMut(std::os::fd::OwnedFd) -> Result<(), ProcessError>,
+        announce_exec: &mut dyn FnMut(),
     ) -> Result<Infallible, ProcessError> {
         let mut install_seccomp = || -> Result<(), ProcessError> {
             if let Some(f) = &self.seccomp {
@@ -382,6 +383,7 @@ impl ProcessPlan {
         argv.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = self.env.iter().map(|e| e.as_ptr()).collect();
         envp.push(std::ptr::null());
+        announce_exec();
         let errno = sys::execve(exe, &argv, &envp);
         Err(ProcessError::Exec { path: exe.to_string_lossy().into_owned(), errno })
     }

@@ -42,6 +42,8 @@ pub enum Message {
     /// child → parent (or `start`): the seccomp notification listener travels
     /// with this message as SCM_RIGHTS, for the parent to pass to listenerPath.
     SeccompListener,
+    /// child → parent (or `start`): everything is done, execve comes next.
+    Exec,
     /// either way: a step failed; `errno` 0 means "no errno", the text says what.
     Error { errno: i32, message: String },
 }
@@ -67,6 +69,7 @@ const START: u8 = 6;
 const PID: u8 = 7;
 const ERROR: u8 = 8;
 const SECCOMP_LISTENER: u8 = 9;
+const EXEC: u8 = 10;
 
 impl Message {
     /// Appends the wire form to `out` (the caller reuses one buffer).
@@ -80,6 +83,7 @@ impl Message {
             Message::WaitForStart => out.push(WAIT_FOR_START),
             Message::Start => out.push(START),
             Message::SeccompListener => out.push(SECCOMP_LISTENER),
+            Message::Exec => out.push(EXEC),
             Message::Pid(pid) => {
                 out.push(PID);
                 out.extend_from_slice(&pid.to_le_bytes());
@@ -110,6 +114,7 @@ impl Message {
             WAIT_FOR_START => simple(Message::WaitForStart),
             START => simple(Message::Start),
             SECCOMP_LISTENER => simple(Message::SeccompListener),
+            EXEC => simple(Message::Exec),
             PID => {
                 let b: [u8; 4] = rest.try_into().map_err(|_| DecodeError::BadLength(tag, rest.len()))?;
                 Ok(Message::Pid(i32::from_le_bytes(b)))
@@ -241,6 +246,7 @@ mod tests {
             Message::WaitForStart,
             Message::Start,
             Message::SeccompListener,
+            Message::Exec,
             Message::Pid(4242),
             Message::Error { errno: 2, message: "exec \"nope\": no such file".into() },
         ];
