@@ -299,6 +299,29 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         }
         Ok(())
     };
+    let hooks_spec = spec.hooks().as_ref();
+    let mut st = ContainerState {
+        oci_version: state::OCI_VERSION.to_string(),
+        id: opts.id.clone(),
+        status: Status::Creating,
+        pid: 0,
+        init_start_time: 0,
+        bundle: opts.bundle.clone(),
+        rootfs: rootfs_path.clone(),
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup: Some(cg.state()),
+        own_pid_ns: false,
+        paused: false,
+        poststart_hooks: hooks_spec.and_then(|h| h.poststart().clone()),
+        poststop_hooks: hooks_spec.and_then(|h| h.poststop().clone()),
+        seccomp_listener: None,
+    };
+    // Saved before any cgroup exists or anything runs: a create killed
+    // half-way is still found (and cleaned up) by `delete --force`.
+    state::save(&dir, &st)?;
+
     // On cgroup v2 the child is cloned straight into its cgroup, which must
     // exist first. On v1 the parent makes it while the child sets up its
     // mounts; the child then moves itself in (see join_self) before its
@@ -313,33 +336,13 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     crate::trace::mark("create: cgroup manager ready");
     let plans = build_plans(&spec, opts, &rootfs_path, cg.as_ref())?;
     crate::trace::mark("create: plans built");
-    let hooks_spec = spec.hooks().as_ref();
     let runtime_hooks = hooks_spec.is_some_and(|h| {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
     });
 
-    let mut st = ContainerState {
-        oci_version: state::OCI_VERSION.to_string(),
-        id: opts.id.clone(),
-        status: Status::Creating,
-        pid: 0,
-        init_start_time: 0,
-        bundle: opts.bundle.clone(),
-        rootfs: rootfs_path.clone(),
-        created: state::now_rfc3339(),
-        owner: String::new(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup: Some(cg.state()),
-        own_pid_ns: plans.ns.new_pid,
-        paused: false,
-        poststart_hooks: hooks_spec.and_then(|h| h.poststart().clone()),
-        poststop_hooks: hooks_spec.and_then(|h| h.poststop().clone()),
-        seccomp_listener: plans.process.seccomp.as_ref().and_then(|f| f.listener.clone()),
-    };
-    // Saved before anything runs: a create killed half-way is still found
-    // (and cleaned up) by `delete --force`.
-    state::save(&dir, &st)?;
+    st.own_pid_ns = plans.ns.new_pid;
+    st.seccomp_listener = plans.process.seccomp.as_ref().and_then(|f| f.listener.clone());
 
     // The socket `start` will connect to; the init inherits it.
     let listener = if mode == Mode::Create {
@@ -704,8 +707,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
     let loaded = state::load(root, id);
     let st = match loaded {
         Ok((_, st)) => st,
-        Err(StateError::NotFound(_)) if dir.is_dir() && force => {
-            // A create that died before writing any state: only the directory is left.
+        Err(StateError::NotFound(_)) if force => {
+            // A create that died before writing any state leaves at most the
+            // directory; --force means "make sure it is gone", as with runc.
             let _ = std::fs::remove_dir_all(&dir);
             return Ok(());
         }
