@@ -22,6 +22,7 @@ test: lint build
     scripts/deps.sh
     cargo build -p hull
     cargo test --workspace
+    just soak 200
     just test-cgroup2
     just test-engines
 
@@ -45,3 +46,7 @@ lint:
 # hull vs crun vs runc: lifecycle, run, exec, parallel lifecycles, peak RSS.
 bench: build
     integration/bench/bench.sh "$PWD/target/release/hull"
+
+# 1000 mixed lifecycles at 8-way concurrency, then leak checks (CI runs 200).
+soak n="1000": build
+    integration/soak.sh {{n}} 8 "$PWD/target/release/hull"
