@@ -13,13 +13,13 @@ build:
 
 # A busybox container showing its PID 1 view and its own hostname.
 demo: build
-    scripts/deps.sh
+    scripts/deps.sh uidmap
     scripts/demo.sh
 
 # Every test: lint, unit, real containers on this host, pure cgroup v2 in a
 # VM, and containerd/podman/docker running busybox through hull.
 test: lint build
-    scripts/deps.sh
+    scripts/deps.sh uidmap
     cargo build -p hull
     cargo test --workspace
     just soak 200

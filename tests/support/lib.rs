@@ -328,3 +328,63 @@ pub fn wait_for_file(path: &Path) {
     }
     panic!("{} never appeared", path.display());
 }
+
+/// An unprivileged user for the rootless tests: created on first use (with
+/// /etc/subuid and /etc/subgid ranges), uid and gid 4711.
+pub const ROOTLESS_UID: u32 = 4711;
+
+pub fn rootless_user() -> u32 {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let exists = Command::new("id")
+            .arg("hull-rootless")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if !exists {
+            let ok = Command::new("useradd")
+                .args(["-u", "4711", "-U", "-M", "-s", "/bin/sh", "hull-rootless"])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "useradd hull-rootless");
+        }
+        for f in ["/etc/subuid", "/etc/subgid"] {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            if !text.lines().any(|l| l.starts_with("hull-rootless:")) {
+                let mut text = text;
+                text.push_str("hull-rootless:4000000:65536\n");
+                std::fs::write(f, text).unwrap();
+            }
+        }
+    });
+    ROOTLESS_UID
+}
+
+/// The first host id of the rootless user's range in /etc/subuid.
+pub fn rootless_subuid_start() -> u32 {
+    rootless_user();
+    let text = std::fs::read_to_string("/etc/subuid").unwrap();
+    let line = text.lines().find(|l| l.starts_with("hull-rootless:")).unwrap();
+    line.split(':').nth(1).unwrap().parse().unwrap()
+}
+
+impl Container {
+    /// `hull <args>` as the unprivileged user, with its own --root.
+    pub fn hull_rootless(&self, args: &[&str]) -> Run {
+        let uid = rootless_user().to_string();
+        let _ = std::fs::create_dir_all(&self.root);
+        std::os::unix::fs::chown(&self.root, Some(ROOTLESS_UID), Some(ROOTLESS_UID)).unwrap();
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", &uid, "--regid", &uid, "--clear-groups", "--"]);
+        c.arg(hull_bin()).arg("--root").arg(&self.root);
+        for a in args {
+            c.arg(if *a == "{id}" { self.id.as_str() } else { a });
+        }
+        c.env("XDG_RUNTIME_DIR", &self.root);
+        c.stdin(Stdio::null());
+        run_to_files(c)
+    }
+}

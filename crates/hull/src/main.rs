@@ -18,9 +18,9 @@ use libcontainer::spec;
     after_help = "Examples:\n  hull spec                       write a default config.json\n  hull run demo                   run the bundle in the current directory\n  hull --root /tmp/h list         list containers under another state root"
 )]
 struct Cli {
-    /// Directory for container state.
-    #[arg(long, global = true, default_value = "/run/hull", value_name = "DIR")]
-    root: PathBuf,
+    /// Directory for container state [default: /run/hull, or $XDG_RUNTIME_DIR/hull for a non-root user].
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// Also write errors and warnings to this file.
     #[arg(long, global = true, value_name = "FILE")]
     log: Option<PathBuf>,
@@ -261,13 +261,26 @@ fn main() -> ExitCode {
         eprintln!("hull: no command given; see hull --help");
         return ExitCode::from(1);
     };
-    match dispatch(&cli.root, cli.systemd_cgroup, command) {
+    let root = cli.root.clone().unwrap_or_else(default_root);
+    match dispatch(&root, cli.systemd_cgroup, command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(Failure(msg, code)) => {
             log::error(&msg);
             ExitCode::from(code)
         }
     }
+}
+
+/// runc's rule: an unprivileged user keeps state under $XDG_RUNTIME_DIR.
+fn default_root() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !nix_is_root() && !dir.is_empty() => PathBuf::from(dir).join("hull"),
+        _ => PathBuf::from("/run/hull"),
+    }
+}
+
+fn nix_is_root() -> bool {
+    libcontainer::sys::is_root()
 }
 
 fn print_version() {

@@ -318,9 +318,14 @@ fn run_map_helper(helper: &str, pid: i32, maps: &[LinuxIdMapping]) -> Result<(),
         source,
     })?;
     if !out.status.success() {
+        let file = if helper == "newuidmap" { "/etc/subuid" } else { "/etc/subgid" };
+        let who = nix::unistd::geteuid();
         return Err(NamespaceError::WriteMap {
             path: helper.to_string(),
-            source: std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+            source: std::io::Error::other(format!(
+                "{} (the ranges of uid {who} in {file} must cover the mapping)",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
         });
     }
     Ok(())

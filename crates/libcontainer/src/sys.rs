@@ -474,3 +474,8 @@ pub fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> SysResult<(usize, Option<Own
     }
     Ok((msg.bytes, fd))
 }
+
+/// Is the effective uid 0?
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}

@@ -46,6 +46,31 @@ pub enum CgroupError {
     PidsLimit { max: u64 },
 }
 
+impl CgroupError {
+    /// Did the kernel refuse for lack of permission (an unprivileged user
+    /// without a delegated cgroup)?
+    pub fn is_permission_denied(&self) -> bool {
+        let errno = match self {
+            CgroupError::Io { source, .. } | CgroupError::Write { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        matches!(errno, Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS))
+    }
+}
+
+/// Does `resources` ask for a limit (devices rules aside)? Rootless
+/// containers without a delegated cgroup may only run when it does not.
+pub fn asks_for_limits(r: &LinuxResources) -> bool {
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.network().is_some()
+        || r.rdma().as_ref().is_some_and(|m| !m.is_empty())
+        || r.unified().as_ref().is_some_and(|m| !m.is_empty())
+}
+
 pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CgroupError + 'a {
     move |source| CgroupError::Io { op, path: path.to_path_buf(), source }
 }

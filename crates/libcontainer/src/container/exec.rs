@@ -200,7 +200,12 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         what: "its init is gone",
     })?;
     let all = namespaces_to_join(st.pid);
-    let parent_side = all & (CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));
+    let mut parent_side = all & (CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));
+    if !crate::sys::is_root() && all.contains(CloneFlags::CLONE_NEWUSER) && !parent_side.is_empty() {
+        // Without privilege, joining the pid namespace needs the container's
+        // user namespace first (the kernel orders a multi-flag setns so).
+        parent_side |= CloneFlags::CLONE_NEWUSER;
+    }
     let child_side = all - parent_side;
     let cg = st.cgroup.as_ref().map(cgroups::from_state);
     if let Some(cg) = &cg {

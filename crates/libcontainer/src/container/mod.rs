@@ -183,9 +183,9 @@ fn build_plans(
     spec: &Spec,
     opts: &CreateOptions,
     rootfs_path: &Path,
-    cg: &dyn CgroupManager,
+    cg: Option<&dyn CgroupManager>,
 ) -> Result<Plans, ContainerError> {
-    let ns = namespaces::plan(spec, !cg.fully_placed_by_clone())?;
+    let ns = namespaces::plan(spec, cg.is_some_and(|c| !c.fully_placed_by_clone()))?;
     let process_spec =
         spec.process().as_ref().ok_or_else(|| ContainerError::Usage("config.json: process: missing".into()))?;
     let mut process = ProcessPlan::from_spec(process_spec)?;
@@ -233,7 +233,7 @@ fn build_plans(
             no_pivot: opts.no_pivot,
             // A joined mount namespace is set up like a new one (runc does the same).
             new_mount_ns: ns.new_mount || ns.join_mount,
-            cgroup_mount: cg.mount_view(ns.new_cgroup),
+            cgroup_mount: cg.map(|c| c.mount_view(ns.new_cgroup)).unwrap_or_default(),
         })
     };
     Ok(Plans { ns, rootfs, process })
@@ -281,21 +281,47 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
 
     crate::trace::mark("create: config loaded and validated");
     let layout = cgroups::detect()?;
-    let cg = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
-    cleanup.cgroup = Some(cg.state());
+    let rootless = !nix::unistd::geteuid().is_root();
+    let manager = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
     let resources = linux.and_then(|l| l.resources().as_ref()).map(|res| {
         let mut res = res.clone();
-        if let Some(devs) = res.devices().as_ref().filter(|d| !d.is_empty()) {
+        if rootless {
+            // Device access is the user namespace's business without privilege (as runc).
+            res.set_devices(None);
+        } else if let Some(devs) = res.devices().as_ref().filter(|d| !d.is_empty()) {
             let mut all = devs.clone();
             all.extend(default_device_rules());
             res.set_devices(Some(all));
         }
         res
     });
+    // Rootless: use a cgroup only where one was delegated to the caller;
+    // without one, run unlimited — unless config.json asks for limits.
+    let cg: Option<Box<dyn CgroupManager>> = if rootless {
+        match manager.create() {
+            Ok(()) => Some(manager),
+            Err(e) if e.is_permission_denied() => {
+                if resources.as_ref().is_some_and(cgroups::asks_for_limits) {
+                    return Err(ContainerError::Usage(format!(
+                        "rootless: {e}: the limits in linux.resources need a cgroup delegated to uid {} (chown a cgroup v2 subtree to it and point linux.cgroupsPath there)",
+                        nix::unistd::geteuid()
+                    )));
+                }
+                crate::trace::mark("create: rootless, no delegated cgroup: running without one");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        Some(manager)
+    };
+    cleanup.cgroup = cg.as_ref().map(|c| c.state());
     let setup_cgroup = || -> Result<(), ContainerError> {
-        cg.create()?;
-        if let Some(res) = &resources {
-            cg.apply(res)?;
+        if let Some(cg) = &cg {
+            cg.create()?;
+            if let Some(res) = &resources {
+                cg.apply(res)?;
+            }
         }
         Ok(())
     };
@@ -311,7 +337,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         created: state::now_rfc3339(),
         owner: String::new(),
         annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup: Some(cg.state()),
+        cgroup: cg.as_ref().map(|c| c.state()),
         own_pid_ns: false,
         paused: false,
         poststart_hooks: hooks_spec.and_then(|h| h.poststart().clone()),
@@ -327,14 +353,14 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     // mounts; the child then moves itself in (see join_self) before its
     // cgroup namespace and mount. A hybrid host's cgroup2 twin is entered
     // by clone3 already.
-    let cgroup_first = cg.fully_placed_by_clone();
+    let cgroup_first = cg.as_ref().is_some_and(|c| c.fully_placed_by_clone());
     if cgroup_first {
         setup_cgroup()?;
-    } else {
+    } else if let Some(cg) = &cg {
         cg.open_for_clone(true)?;
     }
     crate::trace::mark("create: cgroup manager ready");
-    let plans = build_plans(&spec, opts, &rootfs_path, cg.as_ref())?;
+    let plans = build_plans(&spec, opts, &rootfs_path, cg.as_deref())?;
     crate::trace::mark("create: plans built");
     let runtime_hooks = hooks_spec.is_some_and(|h| {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
@@ -388,7 +414,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         let _ = sys::set_child_subreaper();
     }
     crate::trace::mark("create: state saved, sockets ready");
-    let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.clone_into());
+    let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.as_deref().and_then(|c| c.clone_into()));
     let (mut pid, mut pidfd) = match forked.map_err(sys_err("clone3 the container init"))? {
         Forked::Child => {
             // The flock belongs to the open file, which the init shares until
@@ -415,7 +441,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 start_listener: listener.as_ref(),
                 preserve_fds: opts.preserve_fds,
                 console_socket: console_child.as_ref(),
-                cgroup_join: (!cgroup_first && !plans.ns.new_user).then_some(cg.as_ref()),
+                cgroup_join: cg.as_deref().filter(|_| !cgroup_first && !plans.ns.new_user),
             };
             init::run(cfg, child_chan);
         }
@@ -443,7 +469,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     }
     if !cgroup_first {
         setup_cgroup()?;
-        if plans.ns.new_user {
+        if let Some(cg) = cg.as_ref().filter(|_| plans.ns.new_user) {
             // The child's root is not root on the host: it cannot write the
             // host's cgroup files, so the parent moves it.
             cg.add_process(pid)?;
