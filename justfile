@@ -13,7 +13,7 @@ build:
 
 # A busybox container showing its PID 1 view and its own hostname.
 demo: build
-    scripts/deps.sh uidmap
+    scripts/deps.sh
     scripts/demo.sh
 
 # Every test: lint, unit, real containers on this host, pure cgroup v2 in a

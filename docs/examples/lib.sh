@@ -3,8 +3,9 @@
 #
 #   hull ...            the hull under test, with this example's own --root
 #   bundle NAME         a busybox bundle: $work/NAME/{config.json,rootfs/}
-#   edit NAME 'PY'      edit NAME's config.json: Python statements on `c`
+#   edit NAME 'PY'      edit NAME's config.json: Python statements on `c` (os imported)
 #   pick PATH...        print fields of the JSON on stdin (a.b.c, one a line)
+#   json PATH           print one field of the JSON on stdin, bare
 #   on_exit 'CMD'       run CMD at exit (newest first), e.g. to delete a bridge
 set -euo pipefail
 
@@ -13,6 +14,8 @@ HULL=${HULL:-$repo/target/release/hull}
 work=$(mktemp -d /tmp/hull-docs.XXXXXX)
 chmod 755 "$work"
 exits=()
+
+PYTHON=$(command -v /usr/bin/python3 || command -v python3)
 
 hull() { "$HULL" --root "$work/state" "$@"; }
 
@@ -30,16 +33,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A busybox root filesystem, built once and copied for each bundle.
+rootfs_template() {
+	local t=$repo/target/docs-rootfs
+	if [ ! -x "$t/bin/sh" ]; then
+		rm -rf "$t.$$"
+		"$repo/scripts/busybox-rootfs.sh" "$t.$$"
+		mv -T "$t.$$" "$t" 2>/dev/null || rm -rf "$t.$$"
+	fi
+	echo "$t"
+}
+
 bundle() {
 	mkdir -p "$work/$1"
-	"$repo/scripts/busybox-rootfs.sh" "$work/$1/rootfs"
+	cp -a "$(rootfs_template)" "$work/$1/rootfs"
 	hull spec --bundle "$work/$1"
 	edit "$1" 'c["process"]["terminal"] = False'
 }
 
 edit() {
-	python3 - "$work/$1/config.json" "$2" <<-'EOF'
-		import json, sys
+	"$PYTHON" - "$work/$1/config.json" "$2" <<-'EOF'
+		import json, os, sys
 		path, code = sys.argv[1], sys.argv[2]
 		c = json.load(open(path))
 		exec(code)
@@ -48,7 +62,7 @@ edit() {
 }
 
 pick() {
-	python3 -c '
+	"$PYTHON" -c '
 import json, sys
 v = json.load(sys.stdin)
 for path in sys.argv[1:]:
@@ -56,4 +70,8 @@ for path in sys.argv[1:]:
     for k in path.split("."):
         x = x[int(k)] if isinstance(x, list) else x[k]
     print(path, "=", json.dumps(x))' "$@"
+}
+
+json() {
+	pick "$1" | sed 's/^[^=]* = //; s/^"\(.*\)"$/\1/'
 }
