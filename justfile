@@ -50,3 +50,10 @@ bench: build
 # 1000 mixed lifecycles at 8-way concurrency, then leak checks (CI runs 200).
 soak n="1000": build
     integration/soak.sh {{n}} 8 "$PWD/target/release/hull"
+
+# Fuzz the config loader and the sync-channel decoder (stable Rust: no sanitizer).
+fuzz secs="180":
+    command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+    cd fuzz && mkdir -p corpus/config corpus/sync_message
+    cd fuzz && cargo fuzz run --sanitizer none config corpus/config seeds/config -- -max_total_time={{secs}} -max_len=8192
+    cd fuzz && cargo fuzz run --sanitizer none sync_message corpus/sync_message seeds/sync_message -- -max_total_time={{secs}}
