@@ -52,6 +52,7 @@ struct Env {
     bridge: String,
     subnet_prefix: String,
     ipam_dir: String,
+    cni_cache: String,
     pause_image: String,
     image: String,
     log_dir: String,
@@ -74,6 +75,7 @@ impl Env {
             bridge: var("CRI_BRIDGE")?,
             subnet_prefix: var("CRI_SUBNET_PREFIX")?,
             ipam_dir: var("CRI_IPAM_DIR")?,
+            cni_cache: var("CRI_CNI_CACHE")?,
             pause_image: var("CRI_PAUSE_IMAGE")?,
             image: var("CRI_IMAGE")?,
             log_dir: var("CRI_LOG_DIR")?,
@@ -509,7 +511,10 @@ fn leftovers(env: &Env, ids: &[String]) -> Vec<String> {
     for mi in [format!("/proc/{}/mountinfo", env.containerd_pid), "/proc/self/mountinfo".to_string()] {
         if let Ok(text) = fs::read_to_string(&mi) {
             for line in text.lines() {
-                if ids.iter().any(|id| line.contains(id.as_str())) || line.contains(&env.netns_dir) {
+                if ids.iter().any(|id| line.contains(id.as_str()))
+                    || line.contains(&env.netns_dir)
+                    || (mi.starts_with("/proc/self") && line.contains(&env.workdir))
+                {
                     left.push(format!("mount ({mi}) {line}"));
                 }
             }
@@ -526,6 +531,14 @@ fn leftovers(env: &Env, ids: &[String]) -> Vec<String> {
     if let Ok(rd) = fs::read_dir(format!("/sys/class/net/{}/brif", env.bridge)) {
         for e in rd.flatten() {
             left.push(format!("veth {} on bridge {}", e.file_name().to_string_lossy(), env.bridge));
+        }
+    }
+    if let Ok(rd) = fs::read_dir(&env.cni_cache) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if ids.iter().any(|id| n.contains(id.as_str())) {
+                left.push(format!("CNI cache entry {}", e.path().display()));
+            }
         }
     }
     if let Ok(rd) = fs::read_dir(&env.ipam_dir) {
@@ -977,7 +990,7 @@ async fn run() -> Result<Report, String> {
             &env,
             "oom",
             NamespaceMode::Container,
-            "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; echo survived",
+            "sleep 1; exec dd if=/dev/zero of=/dev/null bs=64M count=1",
         ),
         resources(0, 2, 32 * MIB),
     );

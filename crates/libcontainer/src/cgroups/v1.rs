@@ -242,6 +242,22 @@ impl CgroupManager for V1Manager {
                 let d = self.need("blkio", "blockIO")?;
                 // CFQ's blkio.weight is gone with CFQ; BFQ offers blkio.bfq.weight.
                 let weight_file = if d.join("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
+                let wants_weight = b.weight().is_some_and(|w| w > 0)
+                    || b.weight_device().iter().flatten().any(|w| w.weight().is_some());
+                if wants_weight && !d.join(weight_file).exists() {
+                    return Err(CgroupError::Invalid {
+                        field: "blockIO.weight",
+                        msg: "this host has neither blkio.weight (CFQ) nor blkio.bfq.weight (the BFQ scheduler is not in use)".into(),
+                    });
+                }
+                let wants_leaf = b.leaf_weight().is_some_and(|w| w > 0)
+                    || b.weight_device().iter().flatten().any(|w| w.leaf_weight().is_some());
+                if wants_leaf && !d.join("blkio.leaf_weight").exists() {
+                    return Err(CgroupError::Invalid {
+                        field: "blockIO.leafWeight",
+                        msg: "leaf weights went away with the CFQ scheduler: this kernel has no blkio.leaf_weight".into(),
+                    });
+                }
                 if let Some(w) = b.weight().filter(|w| *w > 0) {
                     write_file(d, weight_file, &w.to_string())?;
                 }
