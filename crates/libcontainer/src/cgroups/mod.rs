@@ -397,9 +397,23 @@ pub fn mount_into(root: &OwnedFd, m: &MountEntry, view: &MountView) -> Result<()
     let path = crate::rootfs::mounts::proc_fd_path(&target);
     nix::mount::mount(Some("tmpfs"), path.as_c_str(), Some("tmpfs"), flags, Some("mode=755"))
         .map_err(merr("mount tmpfs for", &m.destination))?;
+    // The new tmpfs itself: every hierarchy directory is made right in it
+    // (a fresh tmpfs holds no symlinks to worry about).
+    let top = resolve_in_root(root, &m.destination, Create::Nothing)?;
     for (name, options, host_dir) in &view.v1 {
         let dest = m.destination.join(name);
-        let sub = resolve_in_root(root, &dest, Create::Dir)?;
+        let cname = sys::cstring(name.as_str());
+        match nix::sys::stat::mkdirat(
+            Some(top.as_raw_fd()),
+            cname.as_c_str(),
+            nix::sys::stat::Mode::from_bits_truncate(0o755),
+        ) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(errno) => return Err(merr("mkdir", &dest)(errno)),
+        }
+        let sub =
+            sys::openat2(top.as_raw_fd(), &cname, libc::O_PATH, 0, libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS)
+                .map_err(merr("open", &dest))?;
         if view.cgroupns {
             let p = crate::rootfs::mounts::proc_fd_path(&sub);
             nix::mount::mount(Some("cgroup"), p.as_c_str(), Some("cgroup"), flags | ro_flag, Some(options.as_str()))
@@ -410,18 +424,14 @@ pub fn mount_into(root: &OwnedFd, m: &MountEntry, view: &MountView) -> Result<()
         // Co-mounted controllers (cpu,cpuacct) also answer to each name.
         for c in options.split(',').filter(|c| *c != "none" && !c.starts_with("name=") && *c != name) {
             let link = m.destination.join(c);
-            let parent = resolve_in_root(root, &m.destination, Create::Nothing)?;
-            let parent = sys::openat2(parent.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
-                .map_err(merr("open", &link))?;
-            let (t, n) = (sys::cstring(name.as_str()), sys::cstring(c.as_bytes()));
-            match nix::unistd::symlinkat(t.as_c_str(), Some(parent.as_raw_fd()), n.as_c_str()) {
+            let n = sys::cstring(c.as_bytes());
+            match nix::unistd::symlinkat(cname.as_c_str(), Some(top.as_raw_fd()), n.as_c_str()) {
                 Ok(()) | Err(Errno::EEXIST) => {}
                 Err(errno) => return Err(merr("symlink", &link)(errno)),
             }
         }
     }
     if ro {
-        let top = resolve_in_root(root, &m.destination, Create::Nothing)?;
         sys::mount_setattr(top.as_raw_fd(), c"", libc::AT_EMPTY_PATH as u32, libc::MOUNT_ATTR_RDONLY, 0, 0)
             .map_err(merr("make read-only", &m.destination))?;
     }

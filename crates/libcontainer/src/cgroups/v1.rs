@@ -255,7 +255,8 @@ impl CgroupManager for V1Manager {
                 if wants_leaf && !d.join("blkio.leaf_weight").exists() {
                     return Err(CgroupError::Invalid {
                         field: "blockIO.leafWeight",
-                        msg: "leaf weights went away with the CFQ scheduler: this kernel has no blkio.leaf_weight".into(),
+                        msg: "leaf weights went away with the CFQ scheduler: this kernel has no blkio.leaf_weight"
+                            .into(),
                     });
                 }
                 if let Some(w) = b.weight().filter(|w| *w > 0) {

@@ -67,7 +67,8 @@ fn split(path: &Path) -> (&Path, &std::ffi::OsStr) {
 }
 
 /// Creates one node (mknod), or in a user namespace bind-mounts the host's.
-fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool) -> Result<(), RootfsError> {
+/// `dev` is the container's /dev, already resolved, for the common case.
+fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool, dev: Option<&OwnedFd>) -> Result<(), RootfsError> {
     if bind {
         let target = resolve_in_root(root, &d.path, Create::File)?;
         let src = sys::cstring(d.path.as_os_str().as_bytes());
@@ -83,9 +84,14 @@ fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool) -> Result<(), Root
         .map_err(dev_err("bind device", &d.path));
     }
     let (parent, name) = split(&d.path);
-    let dirfd = resolve_in_root(root, parent, Create::Dir)?;
-    let dir = sys::openat2(dirfd.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
-        .map_err(dev_err("open", parent))?;
+    let resolved;
+    let dir = match dev {
+        Some(fd) if parent == Path::new("/dev") => fd,
+        _ => {
+            resolved = resolve_in_root(root, parent, Create::Dir)?;
+            &resolved
+        }
+    };
     let cname = sys::cstring(name.as_bytes());
     let dev = nix::sys::stat::makedev(d.major, d.minor);
     let mode = Mode::from_bits_truncate(d.mode);
@@ -115,7 +121,7 @@ fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool) -> Result<(), Root
 
 pub fn create_devices(root: &OwnedFd, devices: &[DeviceEntry], bind: bool) -> Result<(), RootfsError> {
     for d in devices {
-        create_device(root, d, bind)?;
+        create_device(root, d, bind, None)?;
     }
     Ok(())
 }
@@ -123,16 +129,15 @@ pub fn create_devices(root: &OwnedFd, devices: &[DeviceEntry], bind: bool) -> Re
 /// Default devices (unless config.json redefines the path), config devices,
 /// and the /dev symlinks.
 pub fn populate_dev(root: &OwnedFd, plan: &RootfsPlan) -> Result<(), RootfsError> {
+    let dev = resolve_in_root(root, Path::new("/dev"), Create::Dir)?;
     for d in default_devices() {
         if !plan.devices.iter().any(|s| s.path == d.path) {
-            create_device(root, &d, plan.bind_devices)?;
+            create_device(root, &d, plan.bind_devices, Some(&dev))?;
         }
     }
-    create_devices(root, &plan.devices, plan.bind_devices)?;
-
-    let dev = resolve_in_root(root, Path::new("/dev"), Create::Dir)?;
-    let dev = sys::openat2(dev.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
-        .map_err(dev_err("open", Path::new("/dev")))?;
+    for d in &plan.devices {
+        create_device(root, d, plan.bind_devices, Some(&dev))?;
+    }
     let mut links: Vec<(&str, &str)> = vec![
         ("/proc/self/fd", "fd"),
         ("/proc/self/fd/0", "stdin"),

@@ -71,23 +71,36 @@ pub fn resolve_in_root(root: &OwnedFd, path: &Path, create: Create) -> Result<Ow
         Err(Errno::ENOENT) if create != Create::Nothing => {}
         Err(errno) => return Err(RootfsError::Path { op: "resolve", path: path.to_path_buf(), errno }),
     }
-    // Walk down, creating what is missing. Each prefix is resolved from the
-    // root again so symlinks keep being confined.
-    let comps: Vec<&std::ffi::OsStr> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n),
-            _ => None,
-        })
-        .collect();
+    // Walk down one component at a time, creating what is missing. Each
+    // component is looked up beneath its parent only; one that is a symlink
+    // leaving the parent (EXDEV) is resolved from the rootfs root instead, so
+    // either way nothing can lead outside. O_PATH descriptors serve as the
+    // directory for mkdirat/openat.
+    let comps = path.components().filter_map(|c| match c {
+        Component::Normal(n) => Some(n),
+        _ => None,
+    });
+    let comps: Vec<&std::ffi::OsStr> = comps.collect();
     let mut prefix = PathBuf::from("/");
     let mut parent =
         sys::openat2(root.as_raw_fd(), c".", libc::O_PATH, 0, RESOLVE).map_err(path_err("resolve", path))?;
+    let step = |parent: &OwnedFd, name: &CString, prefix: &Path| -> Result<OwnedFd, Errno> {
+        match sys::openat2(
+            parent.as_raw_fd(),
+            name,
+            libc::O_PATH,
+            0,
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+        ) {
+            Err(Errno::EXDEV) => sys::openat2(root.as_raw_fd(), &relative(prefix), libc::O_PATH, 0, RESOLVE),
+            other => other,
+        }
+    };
     for (i, name) in comps.iter().enumerate() {
         prefix.push(name);
         let last = i + 1 == comps.len();
         let cname = sys::cstring(name.as_bytes());
-        match sys::openat2(root.as_raw_fd(), &relative(&prefix), libc::O_PATH, 0, RESOLVE) {
+        match step(&parent, &cname, &prefix) {
             Ok(fd) => {
                 parent = fd;
                 continue;
@@ -95,11 +108,9 @@ pub fn resolve_in_root(root: &OwnedFd, path: &Path, create: Create) -> Result<Ow
             Err(Errno::ENOENT) => {}
             Err(errno) => return Err(RootfsError::Path { op: "resolve", path: prefix, errno }),
         }
-        // parent is O_PATH: reopen it as a real directory to create in it.
-        let dir = reopen_dir(&parent).map_err(path_err("open", &prefix))?;
         if last && create == Create::File {
             match nix::fcntl::openat(
-                Some(dir.as_raw_fd()),
+                Some(parent.as_raw_fd()),
                 cname.as_c_str(),
                 OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
                 Mode::from_bits_truncate(0o644),
@@ -111,21 +122,14 @@ pub fn resolve_in_root(root: &OwnedFd, path: &Path, create: Create) -> Result<Ow
                 Err(errno) => return Err(RootfsError::Path { op: "create", path: prefix, errno }),
             }
         } else {
-            match nix::sys::stat::mkdirat(Some(dir.as_raw_fd()), cname.as_c_str(), Mode::from_bits_truncate(0o755)) {
+            match nix::sys::stat::mkdirat(Some(parent.as_raw_fd()), cname.as_c_str(), Mode::from_bits_truncate(0o755)) {
                 Ok(()) | Err(Errno::EEXIST) => {}
                 Err(errno) => return Err(RootfsError::Path { op: "mkdir", path: prefix, errno }),
             }
         }
-        parent = sys::openat2(root.as_raw_fd(), &relative(&prefix), libc::O_PATH, 0, RESOLVE)
-            .map_err(path_err("resolve", &prefix))?;
+        parent = step(&parent, &cname, &prefix).map_err(path_err("resolve", &prefix))?;
     }
     Ok(parent)
-}
-
-/// An O_PATH descriptor cannot be used for *at() creation calls on older
-/// kernels' filesystems consistently; open the directory for real through it.
-fn reopen_dir(fd: &OwnedFd) -> Result<OwnedFd, Errno> {
-    sys::openat2(fd.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
 }
 
 /// Everything the child needs to build the root filesystem, decided by the parent.
