@@ -300,3 +300,90 @@ fn the_runtime_binary_is_never_executed_inside_the_container() {
     let r = c.hull(&["exec", "{id}", "/proc/self/exe", "--version"]);
     assert!(r.code != 0 && r.stderr.contains("CVE-2019-5736"), "{r:?}");
 }
+
+#[test]
+fn cwd_through_proc_self_fd_cannot_reach_the_host() {
+    // CVE-2024-21626: whatever descriptor number hull may hold while it sets
+    // up the process, a cwd of /proc/self/fd/N never lands outside the rootfs.
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    for n in 3..12 {
+        let cwd = format!("/proc/self/fd/{n}");
+        let r = c.hull(&["exec", "--cwd", &cwd, "{id}", "sh", "-c", "ls -a"]);
+        // A host directory would show up here (hull holds cgroup directories open).
+        assert!(
+            r.code != 0 || !(r.stdout.contains("cgroup.procs") || r.stdout.contains("state.json")),
+            "exec with cwd {cwd} escaped: {r:?}"
+        );
+        if r.code != 0 {
+            assert!(
+                r.stderr.contains("CVE-2024-21626") || r.stderr.contains("process.cwd") || r.stderr.contains("chdir"),
+                "{r:?}"
+            );
+        }
+    }
+    // And for the init itself.
+    for n in 3..8 {
+        let mut b = Bundle::busybox(&["ls", "-a"]);
+        b.config["process"]["cwd"] = serde_json::json!(format!("/proc/self/fd/{n}"));
+        let c = Container::new(b);
+        let r = c.run();
+        assert!(
+            r.code != 0 || !(r.stdout.contains("cgroup.procs") || r.stdout.contains("state.json")),
+            "init cwd fd {n} escaped: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn apparmor_profile_on_a_host_without_apparmor_fails_clearly() {
+    if std::path::Path::new("/sys/module/apparmor/parameters/enabled").exists() {
+        return; // this host has AppArmor: the profile would be applied instead
+    }
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["process"]["apparmorProfile"] = serde_json::json!("docker-default");
+    let c = Container::new(b);
+    let r = c.create();
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("AppArmor") && r.stderr.contains("docker-default"), "{r:?}");
+    c.assert_gone();
+}
+
+#[test]
+fn no_new_privileges_stops_a_setuid_binary() {
+    // A static setuid-root program that prints its effective uid.
+    let b = Bundle::busybox(&[]);
+    let src = b.dir.join("euid.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"%d\\n\",(int)geteuid());return 0;}\n",
+    )
+    .unwrap();
+    let bin = b.rootfs().join("bin/euid");
+    let cc = std::process::Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("cc (gcc) is needed");
+    assert!(cc.success());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let run_as_user = |nnp: bool| {
+        let mut b2 = b.clone_config();
+        std::fs::copy(&bin, b2.rootfs().join("bin/euid")).unwrap();
+        std::fs::set_permissions(b2.rootfs().join("bin/euid"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+        b2.config["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+        b2.config["process"]["noNewPrivileges"] = serde_json::json!(nnp);
+        // setuid needs the capability in the bounding set to be granted at all.
+        let caps = serde_json::json!(["CAP_SETUID", "CAP_KILL"]);
+        b2.config["process"]["capabilities"] =
+            serde_json::json!({"bounding": caps, "permitted": caps, "effective": caps});
+        b2.config["process"]["args"] = serde_json::json!(["/bin/euid"]);
+        let c = Container::new(b2);
+        c.run().ok().stdout
+    };
+    assert_eq!(run_as_user(false), "0\n", "without no_new_privs the setuid bit works (the test can fail)");
+    assert_eq!(run_as_user(true), "1000\n", "with no_new_privs it does not");
+}

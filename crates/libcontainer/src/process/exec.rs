@@ -75,8 +75,7 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
         terminal::make_controlling(slave)?;
     }
     drop(console);
-    nix::unistd::chdir(&cfg.process.cwd)
-        .map_err(|errno| InitError::Sys { op: format!("chdir to {}", cfg.process.cwd.display()), errno })?;
+    cfg.process.enter_cwd()?;
     cfg.process.add_home();
     let exe = cfg.process.resolve_executable()?;
     cfg.process.apply_attributes()?;

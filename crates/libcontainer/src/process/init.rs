@@ -217,8 +217,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         terminal::make_controlling(slave)?;
     }
     drop(console);
-    nix::unistd::chdir(&cfg.process.cwd)
-        .map_err(sys_err(format!("chdir to process.cwd {}", cfg.process.cwd.display())))?;
+    cfg.process.enter_cwd()?;
     cfg.process.add_home();
     let exe = cfg.process.resolve_executable()?;
     cfg.process.apply_attributes()?;

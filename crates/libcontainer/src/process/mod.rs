@@ -257,6 +257,23 @@ impl ProcessPlan {
         Err(ProcessError::NotFound(name))
     }
 
+    /// chdir to process.cwd and make sure it is inside the container's root:
+    /// a cwd like /proc/self/fd/N could otherwise reach a host directory
+    /// through a descriptor hull holds (CVE-2024-21626). The kernel's getcwd
+    /// marks a directory outside the root "(unreachable)".
+    pub fn enter_cwd(&self) -> Result<(), ProcessError> {
+        nix::unistd::chdir(&self.cwd).map_err(sys_err(format!("chdir to process.cwd {}", self.cwd.display())))?;
+        // glibc turns the kernel's "(unreachable)/…" answer into ENOENT.
+        match nix::unistd::getcwd() {
+            Ok(p) if p.is_absolute() => Ok(()),
+            Ok(_) | Err(Errno::ENOENT) => Err(ProcessError::Invalid(format!(
+                "process.cwd {} leads outside the container: refused (CVE-2024-21626)",
+                self.cwd.display()
+            ))),
+            Err(errno) => Err(ProcessError::Sys { op: format!("check process.cwd {}", self.cwd.display()), errno }),
+        }
+    }
+
     /// Process attributes that need privileges we still have: rlimits, the
     /// OOM score, I/O priority, scheduler, personality.
     pub fn apply_attributes(&self) -> Result<(), ProcessError> {
