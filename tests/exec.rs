@@ -195,3 +195,23 @@ fn detached_terminal_without_a_console_socket_is_refused() {
     assert!(r.stderr.contains("console-socket"), "{r:?}");
     c.assert_gone();
 }
+
+#[test]
+fn foreground_run_relays_the_callers_terminal() {
+    // `script` gives hull a terminal on stdin/stdout, as a user at a shell would.
+    let mut b = Bundle::busybox(&["sh", "-c", "tty; stty size; echo relayed-$((6*7))"]);
+    b.config["process"]["terminal"] = json!(true);
+    let c = Container::new(b);
+    let cmd = format!(
+        "stty rows 24 cols 80; {} --root {} run --bundle {} {}",
+        hull_bin().display(),
+        c.root.display(),
+        c.bundle.dir.display(),
+        c.id
+    );
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/dev/pts/0"), "the container got its own pty: {text}");
+    assert!(text.contains("relayed-42"), "{text}");
+    assert!(text.contains("24 80"), "the window size followed: {text}");
+}

@@ -508,9 +508,16 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             Err(e) => return Err(e.into()),
         }
     }
-    // The init sent the pty master before Ready.
+    // The init sent the pty master before Ready. Relaying our own terminal,
+    // give it our window size before the program starts.
     let console = match &console_parent {
-        Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
+        Some(cp) => {
+            let master = terminal::recv_fd(cp.as_raw_fd())?;
+            if let Ok((rows, cols)) = sys::get_winsize(0) {
+                let _ = sys::set_winsize(master.as_raw_fd(), rows, cols);
+            }
+            Some(master)
+        }
         None => None,
     };
     crate::trace::mark("create: init ready");
