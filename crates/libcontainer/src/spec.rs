@@ -251,6 +251,32 @@ pub fn rootless_spec_json() -> String {
     text
 }
 
+/// An unprivileged caller cannot create namespaces outside a user namespace:
+/// when config.json has none, give the container one that maps the caller to
+/// root (what `spec --rootless` would have written), as crun does.
+pub fn add_implicit_user_namespace(spec: &mut Spec) {
+    use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespace};
+    let mut linux = spec.linux().clone().unwrap_or_else(Linux::default);
+    let mut namespaces = linux.namespaces().clone().unwrap_or_default();
+    if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User) {
+        return;
+    }
+    let mut userns = LinuxNamespace::default();
+    userns.set_typ(LinuxNamespaceType::User);
+    namespaces.push(userns);
+    linux.set_namespaces(Some(namespaces));
+    let map = |host: u32| -> Vec<LinuxIdMapping> {
+        serde_json::from_value(serde_json::json!([{"containerID": 0, "hostID": host, "size": 1}])).unwrap_or_default()
+    };
+    if linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+        linux.set_uid_mappings(Some(map(nix::unistd::geteuid().as_raw())));
+    }
+    if linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+        linux.set_gid_mappings(Some(map(nix::unistd::getegid().as_raw())));
+    }
+    spec.set_linux(Some(linux));
+}
+
 /// Parses config.json text. `file` names the source in error messages.
 pub fn parse(text: &[u8], file: &str) -> Result<Spec, SpecError> {
     let mut de = serde_json::Deserializer::from_slice(text);

@@ -197,7 +197,7 @@ fn build_plans(
         process.seccomp = Some(seccomp::compile(s)?);
     }
     let rootfs = {
-        let mounts: Vec<MountEntry> =
+        let mut mounts: Vec<MountEntry> =
             spec.mounts().iter().flatten().map(|m| MountEntry::parse(m, &opts.bundle)).collect();
         // /dev is set up unless the config binds the host's /dev wholesale.
         let dev_mount = mounts.iter().find(|m| m.destination == Path::new("/dev"));
@@ -214,6 +214,29 @@ fn build_plans(
             })?),
         };
         let in_userns = ns.new_user || ns.joins.iter().any(|j| j.kind == LinuxNamespaceType::User);
+        if ns.new_user {
+            // devpts refuses (EINVAL) a uid=/gid= the user namespace does not
+            // map: drop such options (tty group 5 in a one-id rootless map).
+            let maps = |m: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<(u32, u32)> {
+                m.map(|v| v.iter().map(|x| (x.container_id(), x.size())).collect()).unwrap_or_default()
+            };
+            let uids = maps(linux.and_then(|l| l.uid_mappings().as_ref()));
+            let gids = maps(linux.and_then(|l| l.gid_mappings().as_ref()));
+            let mapped =
+                |ranges: &[(u32, u32)], id: u32| ranges.iter().any(|(start, size)| id >= *start && id - start < *size);
+            for m in mounts.iter_mut().filter(|m| m.fstype == "devpts") {
+                m.data = m
+                    .data
+                    .split(',')
+                    .filter(|o| match o.split_once('=') {
+                        Some(("uid", v)) => v.parse().map(|id| mapped(&uids, id)).unwrap_or(true),
+                        Some(("gid", v)) => v.parse().map(|id| mapped(&gids, id)).unwrap_or(true),
+                        _ => true,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",");
+            }
+        }
         Some(RootfsPlan {
             rootfs: rootfs_path.to_path_buf(),
             mounts,
@@ -267,7 +290,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
     let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, armed: true };
 
-    let spec = spec::load(&opts.bundle)?;
+    let mut spec = spec::load(&opts.bundle)?;
+    if !sys::is_root() {
+        spec::add_implicit_user_namespace(&mut spec);
+    }
     spec::validate(&spec, &opts.bundle)?;
     let rootfs_path = spec::rootfs_path(&spec, &opts.bundle)?;
     let linux = spec.linux().as_ref();
@@ -681,19 +707,20 @@ pub(crate) fn open_init(st: &ContainerState) -> Option<OwnedFd> {
 /// `kill`: signal the init (or, with `all`, every process of the container).
 pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), ContainerError> {
     let (dir, st) = state::load(root, id)?;
-    let status = live_status(&dir, &st);
-    if status == Status::Stopped {
-        return Err(ContainerError::WrongStatus { id: id.to_string(), status, what: "there is no process to signal" });
-    }
     if all {
+        // containerd's shim sends `kill --all 9` after the init exited to
+        // clean up what may be left in the cgroup: that must succeed.
         signal_all(&st, signal)?;
         return Ok(());
     }
-    let pidfd = open_init(&st).ok_or(ContainerError::WrongStatus {
-        id: id.to_string(),
-        status: Status::Stopped,
-        what: "there is no process to signal",
-    })?;
+    let status = live_status(&dir, &st);
+    // "container not running" is the wording the engines' shims recognise.
+    let not_running =
+        || ContainerError::WrongStatus { id: id.to_string(), status: Status::Stopped, what: "container not running" };
+    if status == Status::Stopped {
+        return Err(not_running());
+    }
+    let pidfd = open_init(&st).ok_or_else(not_running)?;
     sys::pidfd_send_signal(pidfd.as_fd(), signal).map_err(sys_err(format!("signal {signal} to pid {}", st.pid)))?;
     if status == Status::Paused && signal == libc::SIGKILL {
         if let Some(cg) = &st.cgroup {
