@@ -37,7 +37,7 @@ use tower::service_fn;
 
 const MIB: i64 = 1024 * 1024;
 /// A limit for every gRPC call (a hung runtime must not hang the test).
-const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What run.sh tells the test.
 struct Env {
@@ -955,7 +955,7 @@ async fn run() -> Result<Report, String> {
     let r = async {
         let (id, _) = cri.create_start(&pod, c).await?;
         ids.push(id.clone());
-        let st = cri.wait_exited(&id, Duration::from_secs(20)).await?;
+        let st = cri.wait_exited(&id, Duration::from_secs(15)).await?;
         if st.exit_code != 7 || st.reason != "Error" || st.finished_at == 0 {
             return Err(format!("exit code {}, reason {:?}, finished_at {}", st.exit_code, st.reason, st.finished_at));
         }
@@ -973,7 +973,7 @@ async fn run() -> Result<Report, String> {
     let r = async {
         let (id, _) = cri.create_start(&pod, c).await?;
         ids.push(id.clone());
-        let st = cri.wait_exited(&id, Duration::from_secs(20)).await?;
+        let st = cri.wait_exited(&id, Duration::from_secs(15)).await?;
         if st.exit_code != 0 {
             return Err(format!("exit code {}, reason {:?}, message {:?}", st.exit_code, st.reason, st.message));
         }
@@ -997,7 +997,7 @@ async fn run() -> Result<Report, String> {
     let r = async {
         let (id, _) = cri.create_start(&pod, c).await?;
         ids.push(id.clone());
-        let st = cri.wait_exited(&id, Duration::from_secs(30)).await?;
+        let st = cri.wait_exited(&id, Duration::from_secs(20)).await?;
         if st.reason != "OOMKilled" || st.exit_code != 137 {
             return Err(format!("exit code {}, reason {:?}, want 137 OOMKilled", st.exit_code, st.reason));
         }
@@ -1170,6 +1170,11 @@ async fn finish(
     let r = if left.is_empty() {
         Ok(format!("{} containers and sandboxes checked", ids.len()))
     } else {
+        let n = left.len();
+        left.truncate(12);
+        if n > left.len() {
+            left.push(format!("... {} more", n - left.len()));
+        }
         Err(left.join("; "))
     };
     rep.check("no-leftovers", r);
