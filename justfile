@@ -17,7 +17,8 @@ demo: build
     scripts/demo.sh
 
 # Every test: lint, unit, real containers on this host, pure cgroup v2 in a
-# VM, and containerd/podman/docker running busybox through hull.
+# VM, containerd/podman/docker running busybox through hull, the
+# tutorial's examples, and pods through containerd's CRI plugin.
 test: lint build
     scripts/deps.sh uidmap
     cargo build -p hull
@@ -25,6 +26,8 @@ test: lint build
     just soak 200
     just test-cgroup2
     just test-engines
+    just test-docs
+    just test-cri
 
 # Unit tests only (no root needed).
 unit:
@@ -37,6 +40,16 @@ test-cgroup2: build
 # containerd + ctr, podman, dockerd with hull as their runtime.
 test-engines: build
     integration/engines/run-all.sh "$PWD/target/release/hull"
+
+# docs/tutorial.md's examples, run and checked against what the text says.
+test-docs: build
+    scripts/deps.sh iproute2 util-linux python3
+    docs/examples/run-all.sh
+
+# Kubernetes' path: containerd's CRI plugin runs pods on hull, driven by a
+# CRI client (integration/cri, its own cargo project built into target/cri).
+test-cri: build
+    integration/cri/run.sh "$PWD/target/release/hull"
 
 # Formatting and clippy, warnings are errors.
 lint:

@@ -215,3 +215,13 @@ fn foreground_run_relays_the_callers_terminal() {
     assert!(text.contains("relayed-42"), "{text}");
     assert!(text.contains("24 80"), "the window size followed: {text}");
 }
+
+#[test]
+fn a_failed_exec_leaves_no_zombie_behind() {
+    let c = running(&["sleep", "100"]);
+    assert_eq!(c.hull(&["exec", "{id}", "no-such-thing"]).code, 127);
+    // delete must not wait for anyone to reap the failed exec process.
+    let t = std::time::Instant::now();
+    c.hull(&["delete", "--force", "{id}"]).ok();
+    assert!(t.elapsed() < std::time::Duration::from_millis(800), "delete took {:?}", t.elapsed());
+}

@@ -200,3 +200,21 @@ fn missing_cwd_is_created() {
     let c = Container::new(b);
     assert_eq!(c.run().ok().stdout, "/work/here\n");
 }
+
+#[test]
+fn an_overlay_mounted_on_slash_becomes_the_root() {
+    // The image's layers joined at "/" by config.json, the rootfs dir empty.
+    let mut b = Bundle::busybox(&[]);
+    let (lower, upper, work) = (b.dir.join("layer"), b.dir.join("upper"), b.dir.join("work"));
+    std::fs::rename(b.rootfs(), &lower).unwrap();
+    for d in [b.rootfs(), upper.clone(), work.clone()] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    b.config["root"]["readonly"] = json!(false);
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    mounts.insert(0, json!({"destination": "/", "type": "overlay", "source": "overlay",
+        "options": [format!("lowerdir={}", lower.display()), format!("upperdir={}", upper.display()), format!("workdir={}", work.display())]}));
+    let (r, _c) = run_script(b, "echo made > /new.txt; ls /proc/self >/dev/null && echo proc-ok");
+    assert_eq!(r.ok().stdout, "proc-ok\n");
+    assert_eq!(std::fs::read_to_string(upper.join("new.txt")).unwrap(), "made\n");
+}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by every example: a private state root, busybox bundles, and a
 # cleanup that runs however the example ends.
 #
@@ -23,8 +24,8 @@ on_exit() { exits=("$1" "${exits[@]}"); }
 
 cleanup() {
 	local cmd id mnt
-	for cmd in "${exits[@]}"; do eval "$cmd" >/dev/null 2>&1 || true; done
 	for id in $(hull list -q 2>/dev/null); do hull delete --force "$id" 2>/dev/null || true; done
+	for cmd in "${exits[@]}"; do eval "$cmd" >/dev/null 2>&1 || true; done
 	# Mounts a container without a mount namespace left on the host.
 	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done

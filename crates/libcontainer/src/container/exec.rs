@@ -2,7 +2,7 @@
 //! the container's config plus flags), clone straight into the container's
 //! pid namespace and cgroup, and report the exit code (or, detached, the pid).
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -259,25 +259,34 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     drop(child_chan);
     drop(console_child);
     let mut chan = parent_chan;
-    let kill_child = |e: ContainerError| {
-        let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
-        e
-    };
-    let mut exec_state = st.clone();
-    exec_state.pid = pid;
-    // Detached, the pid file must name the program, not hull: wait for execve.
-    wait_for_exec(&mut chan, &exec_state, opts.detach)?;
-    if join_after_exec {
-        if let Some(cg) = &cg {
-            cg.add_process(pid).map_err(|e| kill_child(e.into()))?;
+    // Whatever goes wrong from here, the child is ours to kill and reap: left
+    // as a zombie in the container's pid namespace it would hold up delete.
+    let result = (|| -> Result<Option<OwnedFd>, ContainerError> {
+        let mut exec_state = st.clone();
+        exec_state.pid = pid;
+        // Detached, the pid file must name the program, not hull: wait for execve.
+        wait_for_exec(&mut chan, &exec_state, opts.detach)?;
+        if join_after_exec {
+            if let Some(cg) = &cg {
+                cg.add_process(pid)?;
+            }
         }
-    }
-    if let Some(p) = &opts.pid_file {
-        write_pid_file(p, pid)?;
-    }
-    let console = match &console_parent {
-        Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
-        None => None,
+        if let Some(p) = &opts.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        Ok(match &console_parent {
+            Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
+            None => None,
+        })
+    })();
+    let console = match result {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ =
+                nix::sys::wait::waitid(nix::sys::wait::Id::PIDFd(pidfd.as_fd()), nix::sys::wait::WaitPidFlag::WEXITED);
+            return Err(e);
+        }
     };
     if opts.detach {
         return Ok(0);

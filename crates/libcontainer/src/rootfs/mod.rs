@@ -192,7 +192,7 @@ pub fn prepare<E: From<RootfsError>>(
         )
         .map_err(path_err("bind rootfs", &plan.rootfs))?;
     }
-    let root = sys::openat2(libc::AT_FDCWD, &crootfs, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+    let mut root = sys::openat2(libc::AT_FDCWD, &crootfs, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
         .map_err(path_err("open rootfs", &plan.rootfs))?;
 
     for m in &plan.mounts {
@@ -215,6 +215,12 @@ pub fn prepare<E: From<RootfsError>>(
                 mounts::mount_entry(&root, &bind)?;
             }
             other => other?,
+        }
+        if m.destination == Path::new("/") {
+            // A mount on "/" itself (an image's overlay) covers the directory
+            // `root` points to: the later mounts, and pivot_root, go on top.
+            root = sys::openat2(libc::AT_FDCWD, &crootfs, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
+                .map_err(path_err("open rootfs", &plan.rootfs))?;
         }
     }
     if plan.setup_dev {
