@@ -255,8 +255,8 @@ pub fn rootless_spec_json() -> String {
 /// when config.json has none, give the container one that maps the caller to
 /// root (what `spec --rootless` would have written), as crun does.
 pub fn add_implicit_user_namespace(spec: &mut Spec) {
-    use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespace};
-    let mut linux = spec.linux().clone().unwrap_or_else(Linux::default);
+    use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace};
+    let mut linux = spec.linux().clone().unwrap_or_default();
     let mut namespaces = linux.namespaces().clone().unwrap_or_default();
     if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User) {
         return;
