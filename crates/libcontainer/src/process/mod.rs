@@ -382,7 +382,20 @@ impl ProcessPlan {
         nix::unistd::setresuid(uid, uid, uid).map_err(sys_err(format!("setuid {}", self.uid)))?;
         sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(sys_err("keep capabilities"))?;
         if let Some(c) = &self.caps {
-            caps::apply(c, self.last_cap).map_err(sys_err("apply capabilities"))?;
+            caps::apply(c, self.last_cap).map_err(|errno| {
+                // The usual cause: asking for a capability hull itself was not given.
+                let held = sys::capget().map(|(_, permitted, _)| permitted).unwrap_or(u64::MAX);
+                let missing: Vec<&str> =
+                    (0..=self.last_cap).filter(|n| (c.permitted | c.effective) & !held & (1 << n) != 0).filter_map(caps::name).collect();
+                if missing.is_empty() {
+                    ProcessError::Sys { op: "apply capabilities".into(), errno }
+                } else {
+                    ProcessError::Invalid(format!(
+                        "apply capabilities: {errno}: hull does not hold {} itself (the host withholds it), so it cannot grant it",
+                        missing.join(", ")
+                    ))
+                }
+            })?;
         }
         if self.no_new_privileges {
             sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).map_err(sys_err("set no_new_privs"))?;
