@@ -97,16 +97,25 @@ pub fn openat2(dirfd: RawFd, path: &CStr, flags: i32, mode: u32, resolve: u64) -
     how.flags = (flags | libc::O_CLOEXEC) as u64;
     how.mode = mode as u64;
     how.resolve = resolve;
-    // SAFETY: `path` is NUL-terminated and `how` lives through the call.
-    let fd = check(unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd,
-            path.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    })?;
+    // With RESOLVE_IN_ROOT/BENEATH the kernel answers EAGAIN when a rename or
+    // mount anywhere raced with a ".." in the walk: try again.
+    let mut tries = 0;
+    let fd = loop {
+        // SAFETY: `path` is NUL-terminated and `how` lives through the call.
+        let r = check(unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd,
+                path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        });
+        match r {
+            Err(Errno::EAGAIN) if tries < 64 => tries += 1,
+            other => break other?,
+        }
+    };
     // SAFETY: new descriptor owned by us.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }

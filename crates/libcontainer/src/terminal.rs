@@ -20,6 +20,8 @@ pub enum TerminalError {
     Sys { op: &'static str, errno: Errno },
     #[error("console socket: no terminal descriptor received")]
     NoFd,
+    #[error("connect to console socket {}: {errno}", path.display())]
+    Connect { path: std::path::PathBuf, errno: Errno },
 }
 
 fn err(op: &'static str) -> impl FnOnce(Errno) -> TerminalError {
@@ -68,6 +70,33 @@ pub fn setup_console(
     }
     send_fd(socket.as_raw_fd(), ptmx.as_raw_fd(), b"/dev/ptmx").map_err(err("send the pty master"))?;
     Ok(slave)
+}
+
+/// The socket the child sends the pty master on: the caller's
+/// `--console-socket` (connected here), or — when hull relays the terminal
+/// itself — one end of a pair whose other end it keeps. Returns (the child's
+/// end, ours).
+pub fn console_sockets(
+    terminal: bool,
+    path: Option<&Path>,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>), TerminalError> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr};
+    match (terminal, path) {
+        (false, _) => Ok((None, None)),
+        (true, Some(path)) => {
+            let s = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+                .map_err(err("create the console socket"))?;
+            let addr = UnixAddr::new(path).map_err(err("name the console socket"))?;
+            socket::connect(s.as_raw_fd(), &addr)
+                .map_err(|errno| TerminalError::Connect { path: path.to_path_buf(), errno })?;
+            Ok((Some(s), None))
+        }
+        (true, None) => {
+            let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(err("create the console socket pair"))?;
+            Ok((Some(a), Some(b)))
+        }
+    }
 }
 
 /// New session, `slave` as its controlling terminal and as stdio.

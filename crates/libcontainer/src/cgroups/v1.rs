@@ -8,7 +8,7 @@ use std::time::Duration;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
 use super::stats::{self, Stats};
-use super::{io_err, read_file, remove_dir, write_file, CgroupError, CgroupManager, CgroupState, Hierarchy, MountView};
+use super::{io_err, read_file, write_file, CgroupError, CgroupManager, CgroupState, Hierarchy, MountView};
 
 pub struct V1Manager {
     dirs: Vec<(Hierarchy, PathBuf)>,
@@ -47,10 +47,12 @@ impl V1Manager {
     /// down from the nearest ancestor that has them. Ancestors hull makes get
     /// cgroup.clone_children, so next time the kernel copies them at mkdir.
     fn init_cpuset(dir: &Path, mount_point: &Path) -> Result<(), CgroupError> {
-        if let Some(parent) = dir.parent() {
-            if parent != mount_point && read_file(parent, "cgroup.clone_children").is_ok_and(|s| s.trim() == "1") {
-                return Ok(());
-            }
+        // Usually the kernel already copied them (clone_children on the parent):
+        // check the directory itself, since a parent made concurrently may
+        // have had none yet to copy.
+        let filled = |f: &str| read_file(dir, f).is_ok_and(|s| !s.trim().is_empty());
+        if filled("cpuset.cpus") && filled("cpuset.mems") {
+            return Ok(());
         }
         let mut chain: Vec<&Path> =
             dir.ancestors().take_while(|a| a.starts_with(mount_point) && *a != mount_point).collect();
@@ -96,13 +98,13 @@ pub fn device_rule(r: &LinuxDeviceCgroup) -> String {
 impl CgroupManager for V1Manager {
     fn create(&self) -> Result<(), CgroupError> {
         for (h, dir) in &self.dirs {
-            std::fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+            super::make_dir(dir)?;
             if h.has("cpuset") {
                 V1Manager::init_cpuset(dir, &h.mount_point)?;
             }
         }
         if let Some(u) = &self.unified {
-            std::fs::create_dir_all(u).map_err(io_err("create", u))?;
+            super::make_dir(u)?;
         }
         Ok(())
     }
@@ -349,7 +351,7 @@ impl CgroupManager for V1Manager {
             return Ok(());
         }
         if create {
-            std::fs::create_dir_all(u).map_err(io_err("create", u))?;
+            super::make_dir(u)?;
         }
         let f = std::fs::File::open(u).map_err(io_err("open", u))?;
         let _ = self.unified_fd.set(f.into());
@@ -424,12 +426,12 @@ impl CgroupManager for V1Manager {
     fn destroy(&self) -> Result<(), CgroupError> {
         let mut first_err = None;
         for (_, dir) in &self.dirs {
-            if let Err(e) = remove_dir(dir) {
+            if let Err(e) = super::remove_dir_and_default_parent(dir) {
                 first_err.get_or_insert(e);
             }
         }
         if let Some(u) = &self.unified {
-            if let Err(e) = remove_dir(u) {
+            if let Err(e) = super::remove_dir_and_default_parent(u) {
                 first_err.get_or_insert(e);
             }
         }

@@ -120,7 +120,7 @@ impl V2Manager {
 
 impl CgroupManager for V2Manager {
     fn create(&self) -> Result<(), CgroupError> {
-        std::fs::create_dir_all(&self.dir).map_err(super::io_err("create", &self.dir))?;
+        super::make_dir(&self.dir)?;
         self.enable_controllers()?;
         self.dir_fd()?;
         Ok(())
@@ -363,6 +363,9 @@ impl CgroupManager for V2Manager {
         }
         for d in dirs.iter().rev() {
             remove_dir(d)?;
+        }
+        if let Some(parent) = self.dir.parent().filter(|p| p.file_name().is_some_and(|n| n == "hull")) {
+            let _ = std::fs::remove_dir(parent);
         }
         Ok(())
     }

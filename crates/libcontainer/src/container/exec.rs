@@ -6,7 +6,6 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
-use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 use oci_spec::runtime::{Capability, Process};
 
 use super::{
@@ -217,22 +216,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     let clone_into =
         if join_after_exec { None } else { cg.as_ref().and_then(|c| CgroupManager::clone_into(c.as_ref())) };
 
-    let (console_child, console_parent) = match (plan.terminal, &opts.console_socket) {
-        (false, _) => (None, None),
-        (true, Some(path)) => {
-            let s = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
-                .map_err(sys_err("create console socket"))?;
-            let addr = UnixAddr::new(path).map_err(sys_err(format!("console socket {}", path.display())))?;
-            socket::connect(s.as_raw_fd(), &addr)
-                .map_err(sys_err(format!("connect to console socket {}", path.display())))?;
-            (Some(s), None)
-        }
-        (true, None) => {
-            let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
-                .map_err(sys_err("create console socket pair"))?;
-            (Some(a), Some(b))
-        }
-    };
+    let (console_child, console_parent) = terminal::console_sockets(plan.terminal, opts.console_socket.as_deref())?;
     let forwarded = if opts.detach { nix::sys::signal::SigSet::empty() } else { block_forwarded_signals()? };
     let (parent_chan, child_chan) = Channel::pair()?;
     if !parent_side.is_empty() {

@@ -408,23 +408,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     } else {
         None
     };
-    // The console socket: the caller's, or (foreground run) a pair whose other end we keep.
-    let (console_child, console_parent) = match (terminal, &opts.console_socket) {
-        (false, _) => (None, None),
-        (true, Some(path)) => {
-            let s = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
-                .map_err(sys_err("create console socket"))?;
-            let addr = UnixAddr::new(path).map_err(sys_err(format!("console socket {}", path.display())))?;
-            socket::connect(s.as_raw_fd(), &addr)
-                .map_err(sys_err(format!("connect to console socket {}", path.display())))?;
-            (Some(s), None)
-        }
-        (true, None) => {
-            let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
-                .map_err(sys_err("create console socket pair"))?;
-            (Some(a), Some(b))
-        }
-    };
+    let (console_child, console_parent) = terminal::console_sockets(terminal, opts.console_socket.as_deref())?;
 
     let sysctl: Vec<(String, String)> = linux
         .and_then(|l| l.sysctl().as_ref())

@@ -75,21 +75,7 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
         terminal::make_controlling(slave)?;
     }
     drop(console);
-    cfg.process.enter_cwd()?;
-    cfg.process.add_home();
-    let exe = cfg.process.resolve_executable()?;
-    cfg.process.apply_attributes()?;
-    let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
+    let (exe, setgroups_denied) = cfg.process.prepare_in_container()?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
-    let chan_cell = std::cell::RefCell::new(chan);
-    let mut sink = |fd: OwnedFd| {
-        chan_cell
-            .borrow_mut()
-            .send_with_fd(&Message::SeccompListener, Some(&fd))
-            .map_err(|e| super::ProcessError::Invalid(format!("send the seccomp listener: {e}")))
-    };
-    let mut announce = || {
-        let _ = chan_cell.borrow_mut().send(&Message::Exec);
-    };
-    Ok(cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink, &mut announce)?)
+    Ok(cfg.process.exec_reporting_to(chan, &exe, cfg.preserve_fds, setgroups_denied)?)
 }

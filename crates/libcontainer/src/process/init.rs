@@ -217,11 +217,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         terminal::make_controlling(slave)?;
     }
     drop(console);
-    cfg.process.enter_cwd()?;
-    cfg.process.add_home();
-    let exe = cfg.process.resolve_executable()?;
-    cfg.process.apply_attributes()?;
-    let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
+    let (exe, setgroups_denied) = cfg.process.prepare_in_container()?;
 
     // From here the parent may go away at any time (create returns): stop
     // dying with it, and treat its silence as the end.
@@ -255,17 +251,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
             Some(c) => c,
             None => chan,
         };
-        let chan_cell = std::cell::RefCell::new(sink_chan);
-        let mut sink = |fd: OwnedFd| {
-            chan_cell
-                .borrow_mut()
-                .send_with_fd(&Message::SeccompListener, Some(&fd))
-                .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))
-        };
-        let mut announce = || {
-            let _ = chan_cell.borrow_mut().send(&Message::Exec);
-        };
-        cfg.process.finalize_and_exec(&exe, cfg.preserve_fds, setgroups_denied, &mut sink, &mut announce)
+        cfg.process.exec_reporting_to(sink_chan, &exe, cfg.preserve_fds, setgroups_denied)
     };
     match result {
         Ok(never) => match never {},

@@ -274,6 +274,40 @@ impl ProcessPlan {
         }
     }
 
+    /// The steps inside the container before the wait for start: working
+    /// directory, HOME, the program's path, rlimits and the like. Returns
+    /// the program and whether setgroups(2) is denied in this user namespace.
+    pub fn prepare_in_container(&mut self) -> Result<(CString, bool), ProcessError> {
+        self.enter_cwd()?;
+        self.add_home();
+        let exe = self.resolve_executable()?;
+        self.apply_attributes()?;
+        let setgroups_denied =
+            std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
+        Ok((exe, setgroups_denied))
+    }
+
+    /// finalize_and_exec, reporting over `chan`: the seccomp listener travels
+    /// with a SeccompListener message, and Exec is announced before execve.
+    pub fn exec_reporting_to(
+        &self,
+        chan: &mut sync::Channel,
+        exe: &CString,
+        preserve_fds: u32,
+        setgroups_denied: bool,
+    ) -> Result<Infallible, ProcessError> {
+        let chan = std::cell::RefCell::new(chan);
+        let mut sink = |fd: std::os::fd::OwnedFd| {
+            chan.borrow_mut()
+                .send_with_fd(&sync::Message::SeccompListener, Some(&fd))
+                .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))
+        };
+        let mut announce = || {
+            let _ = chan.borrow_mut().send(&sync::Message::Exec);
+        };
+        self.finalize_and_exec(exe, preserve_fds, setgroups_denied, &mut sink, &mut announce)
+    }
+
     /// Process attributes that need privileges we still have: rlimits, the
     /// OOM score, I/O priority, scheduler, personality.
     pub fn apply_attributes(&self) -> Result<(), ProcessError> {
