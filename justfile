@@ -70,3 +70,7 @@ fuzz secs="180":
     cd fuzz && mkdir -p corpus/config corpus/sync_message
     cd fuzz && cargo fuzz run --sanitizer none config corpus/config seeds/config -- -max_total_time={{secs}} -max_len=8192
     cd fuzz && cargo fuzz run --sanitizer none sync_message corpus/sync_message seeds/sync_message -- -max_total_time={{secs}}
+
+# Man pages (hull.1, hull-<command>.1) and bash/zsh/fish completions in target/man.
+man:
+    cargo run -q -p hull --bin hull-man -- target/man

@@ -226,3 +226,46 @@ fn spec_writes_a_config_that_runs() {
     let again = std::process::Command::new(hull_bin()).arg("spec").arg("--bundle").arg(&b.dir).output().unwrap();
     assert!(!again.status.success(), "spec must not overwrite config.json");
 }
+
+#[test]
+fn help_describes_every_command_and_completions_cover_them() {
+    let help = std::process::Command::new(hull_bin()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for cmd in [
+        "create",
+        "start",
+        "state",
+        "kill",
+        "delete",
+        "run",
+        "exec",
+        "pause",
+        "resume",
+        "ps",
+        "events",
+        "update",
+        "features",
+        "spec",
+        "list",
+        "completion",
+    ] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{cmd} ")))
+            .unwrap_or_else(|| panic!("{cmd} missing in --help:\n{help}"));
+        assert!(line.split_whitespace().count() > 2, "{cmd} has no description: {line}");
+    }
+    let exec_help = std::process::Command::new(hull_bin()).args(["exec", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&exec_help.stdout).contains("Examples:"));
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(hull_bin()).args(["completion", shell]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success()
+                && text.contains("checkpoint") == false
+                && text.contains("exec")
+                && text.contains("pause"),
+            "{shell}"
+        );
+    }
+}
