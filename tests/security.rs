@@ -387,3 +387,49 @@ fn no_new_privileges_stops_a_setuid_binary() {
     assert_eq!(run_as_user(false), "0\n", "without no_new_privs the setuid bit works (the test can fail)");
     assert_eq!(run_as_user(true), "1000\n", "with no_new_privs it does not");
 }
+
+#[test]
+fn a_symlink_swapped_in_during_create_never_leads_a_mount_outside() {
+    // CVE-2021-30465: while containers are created, another process keeps
+    // swapping the mount destination's parent between a real directory and
+    // a symlink to a host directory. Nothing may ever appear in the host's.
+    let mut b = Bundle::busybox(&["true"]);
+    let host_dir = b.dir.join("host-side");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let rootfs = b.rootfs();
+    std::fs::create_dir_all(rootfs.join("race")).unwrap();
+    b.add_mount(json!({"destination": "/race/target", "type": "tmpfs", "source": "tmpfs"}));
+    b.config["root"]["readonly"] = json!(false);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, rootfs, host_dir) = (stop.clone(), rootfs.clone(), host_dir.clone());
+        std::thread::spawn(move || {
+            let (real, link, tmp) = (rootfs.join("race"), rootfs.join("race-link"), rootfs.join("race-real"));
+            let _ = std::os::unix::fs::symlink(&host_dir, &link);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // swap: race (dir) -> race-real, race-link -> race, and back
+                let _ = std::fs::rename(&real, &tmp);
+                let _ = std::fs::rename(&link, &real);
+                std::thread::yield_now();
+                let _ = std::fs::rename(&real, &link);
+                let _ = std::fs::rename(&tmp, &real);
+            }
+        })
+    };
+    let c = Container::new(b);
+    let mut outcomes = (0, 0);
+    for _ in 0..40 {
+        let r = c.run();
+        if r.code == 0 {
+            outcomes.0 += 1;
+        } else {
+            outcomes.1 += 1;
+        }
+        let _ = c.hull(&["delete", "--force", "{id}"]);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    let leaked: Vec<_> = std::fs::read_dir(&host_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(leaked.is_empty(), "created on the host side: {leaked:?} (runs ok/failed: {outcomes:?})");
+    assert!(outcomes.0 > 0, "some runs must have succeeded: {outcomes:?}");
+}
