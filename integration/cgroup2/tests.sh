@@ -3,7 +3,7 @@
 # device access (eBPF) and cgroupsPath. Runs as root inside the VM of run.sh
 # (busybox only: no python, no jq). Prints PASS/FAIL per check; exits 1 on any FAIL.
 #
-# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath
+# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath rootless
 set -u
 cd "$(dirname "$0")" || exit 1
 HULL=${HULL:-$PWD/hull}
@@ -283,7 +283,47 @@ t_cgroupspath() {
 	rmdir "$CG/custom" "$CG/outer/rel" "$CG/outer" 2>/dev/null
 }
 
-all="lifecycle memory pids cpu freeze devices cgroupspath"
+# Rootless with a delegated cgroup: an unprivileged user owns /deleg (and
+# sits in /deleg/shell); hull, run as that user, puts the container's cgroup
+# in /deleg/ctr and its limits work.
+t_rootless() {
+	id=c2-rootless-$$
+	grep -q '^rl:' /etc/passwd || echo 'rl:x:1500:1500::/tmp:/bin/sh' >>/etc/passwd
+	grep -q '^rl:' /etc/group || echo 'rl:x:1500:' >>/etc/group
+	mkdir -p "$CG/deleg/shell"
+	chown 1500:1500 "$CG/deleg" "$CG/deleg/cgroup.procs" "$CG/deleg/cgroup.subtree_control" "$CG/deleg/cgroup.threads" \
+		"$CG/deleg/shell" "$CG/deleg/shell/cgroup.procs"
+	b=$W/rootless
+	rm -rf "$b" && mkdir -p "$b/state" && cp -a "$W/rootfs" "$b/rootfs"
+	chown -R 1500:1500 "$b"
+	chmod 755 "$W"
+	# as_rl CMD...: in /deleg/shell, as uid 1500 (busybox su needs no password from root).
+	as_rl() { sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec su -s /bin/sh rl -c "$*"' sh "$CG/deleg/shell" "$@"; }
+	as_rl env XDG_RUNTIME_DIR="$b/state" "$HULL" spec --rootless --bundle "$b" || { fail "rootless: spec"; return; }
+	# Run `sleep`, no terminal, pids limited, the cgroup in the delegated tree.
+	awk '
+		/"terminal": true/ { sub(/true/, "false") }
+		/^[ \t]*"sh"$/ { sub(/"sh"/, "\"sleep\", \"600\"") }
+		/"linux": \{/ { print; print "\"cgroupsPath\": \"/deleg/ctr\", \"resources\": {\"pids\": {\"limit\": 10}},"; next }
+		{ print }
+	' "$b/config.json" >"$b/config.tmp" && mv "$b/config.tmp" "$b/config.json" && chown 1500:1500 "$b/config.json"
+	# (to a file: the detached container keeps its stdout open)
+	as_rl env XDG_RUNTIME_DIR="$b/state" "$HULL" run -d --bundle "$b" "$id" >"$b/run.log" 2>&1
+	check "rootless: run -d as uid 1500 ($(cat "$b/run.log"))" test ! -s "$b/run.log"
+	pid=$(as_rl env XDG_RUNTIME_DIR="$b/state" "$HULL" state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	check "rootless: the container is in the delegated /deleg/ctr" grep -qx "${pid:-none}" "$CG/deleg/ctr/cgroup.procs"
+	check "rootless: pids.max is 10 (got $(cat "$CG/deleg/ctr/pids.max" 2>&1))" grep -qx 10 "$CG/deleg/ctr/pids.max"
+	n=0
+	for i in $(seq 12); do
+		as_rl env XDG_RUNTIME_DIR="$b/state" "$HULL" exec -d "$id" sleep 600 >"$b/exec.log" 2>&1 && n=$((n + 1))
+	done
+	check "rootless: 9 of 12 execs fit under the limit (got $n)" test "$n" = 9
+	as_rl env XDG_RUNTIME_DIR="$b/state" "$HULL" delete -f "$id"
+	check "rootless: delete removes /deleg/ctr" gone "$CG/deleg/ctr"
+	rmdir "$CG/deleg/shell" "$CG/deleg" 2>/dev/null
+}
+
+all="lifecycle memory pids cpu freeze devices cgroupspath rootless"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 echo "$("$HULL" --version | head -1); kernel $(uname -r); guest up $(cut -d' ' -f1 /proc/uptime) s"
