@@ -285,7 +285,8 @@ pub fn write_id_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -
     let privileged = nix::unistd::geteuid().is_root();
     // Without privilege the kernel lets one write only "<id> <own id> 1";
     // anything else is for the setuid helpers and /etc/subuid to allow.
-    let own_only = |maps: &[LinuxIdMapping], own: u32| maps.len() <= 1 && maps.iter().all(|m| m.host_id() == own && m.size() == 1);
+    let own_only =
+        |maps: &[LinuxIdMapping], own: u32| maps.len() <= 1 && maps.iter().all(|m| m.host_id() == own && m.size() == 1);
     let helper_needed = !privileged
         && !(own_only(uid, nix::unistd::geteuid().as_raw()) && own_only(gid, nix::unistd::getegid().as_raw()));
     if helper_needed {

@@ -425,7 +425,17 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     }
     crate::trace::mark("create: state saved, sockets ready");
     let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.as_deref().and_then(|c| c.clone_into()));
-    let (mut pid, mut pidfd) = match forked.map_err(sys_err("clone3 the container init"))? {
+    let forked = forked.map_err(|errno| {
+        if plans.ns.new_user && !sys::is_root() && matches!(errno, Errno::EPERM | Errno::ENOSPC | Errno::EUSERS) {
+            ContainerError::Usage(format!(
+                "clone3 the container init: {errno}: this kernel does not let unprivileged users make user namespaces \
+                 (see /proc/sys/kernel/unprivileged_userns_clone and /proc/sys/user/max_user_namespaces)"
+            ))
+        } else {
+            sys_err("clone3 the container init")(errno)
+        }
+    });
+    let (mut pid, mut pidfd) = match forked? {
         Forked::Child => {
             // The flock belongs to the open file, which the init shares until
             // it closes its copy: keep it and `start` would wait forever.
