@@ -288,7 +288,7 @@ pub fn write_id_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -
     let own_only =
         |maps: &[LinuxIdMapping], own: u32| maps.len() <= 1 && maps.iter().all(|m| m.host_id() == own && m.size() == 1);
     let helper_needed = !privileged
-        && !(own_only(uid, nix::unistd::geteuid().as_raw()) && own_only(gid, nix::unistd::getegid().as_raw()));
+        && (!own_only(uid, nix::unistd::geteuid().as_raw()) || !own_only(gid, nix::unistd::getegid().as_raw()));
     if helper_needed {
         run_map_helper("newuidmap", pid, uid)?;
         run_map_helper("newgidmap", pid, gid)?;
