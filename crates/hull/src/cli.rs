@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::log;
 
-#[derive(Parser)]
+#[derive(Parser, Debug, PartialEq)]
 #[command(
     name = "hull",
     about = "hull: an OCI container runtime (a drop-in replacement for runc)",
@@ -38,7 +38,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Args, Clone)]
+#[derive(Args, Clone, Debug, PartialEq)]
 pub struct CreateArgs {
     /// Bundle directory (holds config.json); default: the current directory.
     #[arg(short, long, value_name = "DIR")]
@@ -62,7 +62,7 @@ pub struct CreateArgs {
     pub id: String,
 }
 
-#[derive(Args, Clone)]
+#[derive(Args, Clone, Debug, PartialEq)]
 pub struct ExecArgs {
     /// OCI process JSON to run (instead of a command).
     #[arg(short, long, value_name = "FILE")]
@@ -106,7 +106,7 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-#[derive(Args, Clone)]
+#[derive(Args, Clone, Debug, PartialEq)]
 pub struct UpdateArgs {
     /// LinuxResources JSON from a file, or - for stdin.
     #[arg(short, long, value_name = "FILE|-")]
@@ -140,7 +140,7 @@ pub struct UpdateArgs {
     pub id: String,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug, PartialEq)]
 pub enum Command {
     /// Create a container from a bundle; its process waits for `start`.
     #[command(after_help = "Example: hull create --bundle /srv/bb --pid-file /run/bb.pid bb")]
@@ -233,4 +233,405 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+}
+
+/// The commands an engine runs for every container — `create`, `start`,
+/// `state`, `kill`, `delete`, `run` and `exec` in the shapes containerd,
+/// conmon and the shims use — parsed without clap. Building clap's command
+/// tree for 17 subcommands costs about 1.1 million instructions, a third of
+/// a whole `hull start`. Anything this parser does not understand completely
+/// (help, a typo, a repeated or bundled flag, `--`, a value that starts with
+/// `-`, a flag it does not list) gives `None`, and clap parses the line: help
+/// text and error messages are always clap's. The tests below check that
+/// both parsers agree on every line this one accepts.
+pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
+    // (long name, short name, takes a value)
+    type Flag = (&'static str, Option<char>, bool);
+    const GLOBAL: &[Flag] = &[
+        ("root", None, true),
+        ("log", None, true),
+        ("log-format", None, true),
+        ("debug", None, false),
+        ("systemd-cgroup", None, false),
+    ];
+    const CREATE: &[Flag] = &[
+        ("bundle", Some('b'), true),
+        ("pid-file", None, true),
+        ("console-socket", None, true),
+        ("no-pivot", None, false),
+        ("no-new-keyring", None, false),
+        ("preserve-fds", None, true),
+    ];
+    const RUN: &[Flag] = &[("detach", Some('d'), false), ("keep", None, false)];
+    const KILL: &[Flag] = &[("all", Some('a'), false)];
+    const DELETE: &[Flag] = &[("force", Some('f'), false)];
+    const EXEC: &[Flag] = &[
+        ("process", Some('p'), true),
+        ("tty", Some('t'), false),
+        ("console-socket", None, true),
+        ("detach", Some('d'), false),
+        ("pid-file", None, true),
+        ("cwd", None, true),
+        ("no-new-privs", None, false),
+        ("preserve-fds", None, true),
+        ("ignore-paused", None, false),
+    ];
+    const NONE: &[Flag] = &[];
+
+    let mut sub: Option<&str> = None;
+    let mut tables: [&[Flag]; 2] = [NONE, NONE];
+    // Flags seen, by long name, with their value ("" for switches).
+    let mut seen: Vec<(&str, &str)> = Vec::with_capacity(8);
+    let mut positional: Vec<&str> = Vec::with_capacity(2);
+    let mut words = args.iter().skip(1);
+    while let Some(word) = words.next() {
+        let word = word.to_str()?;
+        // exec's command: everything after its first word is taken as is.
+        if sub == Some("exec") && positional.len() >= 2 {
+            positional.push(word);
+            continue;
+        }
+        let (flag, inline) = if let Some(long) = word.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            let flag = GLOBAL.iter().chain(tables[0]).chain(tables[1]).find(|f| f.0 == name)?;
+            (flag, inline)
+        } else if let Some(short) = word.strip_prefix('-') {
+            let mut chars = short.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else { return None };
+            (tables[0].iter().chain(tables[1]).find(|f| f.1 == Some(c))?, None)
+        } else {
+            if sub.is_none() {
+                tables = match word {
+                    "create" => [CREATE, NONE],
+                    "run" => [CREATE, RUN],
+                    "start" | "state" => [NONE, NONE],
+                    "kill" => [KILL, NONE],
+                    "delete" => [DELETE, NONE],
+                    "exec" => [EXEC, NONE],
+                    _ => return None,
+                };
+                sub = Some(word);
+            } else {
+                positional.push(word);
+            }
+            continue;
+        };
+        if seen.iter().any(|s| s.0 == flag.0) {
+            return None;
+        }
+        let value = match (flag.2, inline) {
+            (true, Some(v)) => v,
+            (true, None) => words.next()?.to_str()?,
+            (false, None) => "",
+            (false, Some(_)) => return None,
+        };
+        if flag.2 && (value.is_empty() || value.starts_with('-')) {
+            return None;
+        }
+        seen.push((flag.0, value));
+    }
+
+    let get = |name: &str| seen.iter().find(|s| s.0 == name).map(|s| s.1);
+    let path = |name: &str| get(name).map(PathBuf::from);
+    let on = |name: &str| get(name).is_some();
+    let count = |name: &str| -> Option<u32> {
+        match get(name) {
+            None => Some(0),
+            Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
+            Some(_) => None,
+        }
+    };
+    if positional.iter().any(|p| p.starts_with('-')) && sub != Some("exec") {
+        return None;
+    }
+    let one_id = || match positional[..] {
+        [id] => Some(id.to_string()),
+        _ => None,
+    };
+    let create = || -> Option<CreateArgs> {
+        Some(CreateArgs {
+            bundle: path("bundle"),
+            pid_file: path("pid-file"),
+            console_socket: path("console-socket"),
+            no_pivot: on("no-pivot"),
+            no_new_keyring: on("no-new-keyring"),
+            preserve_fds: count("preserve-fds")?,
+            id: one_id()?,
+        })
+    };
+    let command = match sub? {
+        "create" => Command::Create(create()?),
+        "run" => Command::Run { create: create()?, detach: on("detach"), keep: on("keep") },
+        "start" => Command::Start { id: one_id()? },
+        "state" => Command::State { id: one_id()? },
+        "kill" => match positional[..] {
+            [id] | [id, _] => Command::Kill {
+                all: on("all"),
+                id: id.to_string(),
+                signal: positional.get(1).unwrap_or(&"TERM").to_string(),
+            },
+            _ => return None,
+        },
+        "delete" if !positional.is_empty() => {
+            Command::Delete { force: on("force"), ids: positional.iter().map(|s| s.to_string()).collect() }
+        }
+        "exec" => {
+            let (id, command) = positional.split_first()?;
+            if id.starts_with('-') || command.first().is_some_and(|c| c.starts_with('-')) {
+                return None;
+            }
+            Command::Exec(ExecArgs {
+                process: path("process"),
+                tty: on("tty"),
+                console_socket: path("console-socket"),
+                detach: on("detach"),
+                pid_file: path("pid-file"),
+                cwd: path("cwd"),
+                env: Vec::new(),
+                user: None,
+                additional_gids: Vec::new(),
+                cap: Vec::new(),
+                no_new_privs: on("no-new-privs"),
+                apparmor: None,
+                process_label: None,
+                preserve_fds: count("preserve-fds")?,
+                ignore_paused: on("ignore-paused"),
+                id: id.to_string(),
+                command: command.iter().map(|s| s.to_string()).collect(),
+            })
+        }
+        _ => return None,
+    };
+    let log_format = match get("log-format") {
+        None | Some("text") => log::Format::Text,
+        Some("json") => log::Format::Json,
+        Some(_) => return None,
+    };
+    Some(Cli {
+        root: path("root"),
+        log: path("log"),
+        log_format,
+        debug: on("debug"),
+        systemd_cgroup: on("systemd-cgroup"),
+        version: false,
+        command: Some(command),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::ffi::OsString;
+
+    fn argv(line: &[&str]) -> Vec<OsString> {
+        std::iter::once("hull").chain(line.iter().copied()).map(OsString::from).collect()
+    }
+
+    /// Wherever the quick parser answers, clap gives the same answer.
+    fn agree(line: &[&str]) -> bool {
+        let args = argv(line);
+        match parse_quick(&args) {
+            None => false,
+            Some(quick) => match Cli::try_parse_from(&args) {
+                Ok(full) => {
+                    assert_eq!(quick, full, "parsers disagree on {line:?}");
+                    true
+                }
+                Err(e) => panic!("quick parser accepted {line:?}, clap refused it: {e}"),
+            },
+        }
+    }
+
+    #[test]
+    fn the_engines_command_lines_take_the_quick_path() {
+        let lines: &[&[&str]] = &[
+            // containerd's runc shim
+            &[
+                "--root",
+                "/run/containerd/runc/default",
+                "--log",
+                "/run/containerd/t/log.json",
+                "--log-format",
+                "json",
+                "create",
+                "--bundle",
+                "/run/containerd/t",
+                "--pid-file",
+                "/run/containerd/t/init.pid",
+                "t1",
+            ],
+            &["--root", "/r", "--log", "l", "--log-format", "json", "start", "t1"],
+            &["--root", "/r", "--log", "l", "--log-format", "json", "kill", "t1", "9"],
+            &["--root", "/r", "--log", "l", "--log-format", "json", "kill", "--all", "t1", "9"],
+            &["--root", "/r", "--log", "l", "--log-format", "json", "delete", "--force", "t1"],
+            &["--root", "/r", "--log", "l", "--log-format", "json", "state", "t1"],
+            &[
+                "--root",
+                "/r",
+                "--log",
+                "l",
+                "--log-format",
+                "json",
+                "exec",
+                "--process",
+                "/tmp/p.json",
+                "--detach",
+                "--pid-file",
+                "/r/e.pid",
+                "t1",
+            ],
+            // conmon (podman)
+            &[
+                "--systemd-cgroup",
+                "--root",
+                "/run/runc",
+                "create",
+                "--bundle",
+                "/b",
+                "--pid-file",
+                "/b/pidfile",
+                "--no-new-keyring",
+                "--console-socket",
+                "/b/console.sock",
+                "c1",
+            ],
+            &["--root=/r", "exec", "-t", "--console-socket=/s", "c1", "sh", "-c", "echo hi"],
+            // people
+            &["run", "-b", "/b", "demo"],
+            &["run", "-d", "--bundle", "/b", "--keep", "--preserve-fds", "2", "demo"],
+            &["delete", "a", "b", "c"],
+            &["kill", "-a", "web"],
+            &["--debug", "create", "--no-pivot", "x"],
+            &["create", "x", "--root", "/r"],
+        ];
+        for line in lines {
+            assert!(agree(line), "{line:?} should take the quick path");
+        }
+    }
+
+    #[test]
+    fn clap_keeps_help_errors_and_rare_spellings() {
+        let lines: &[&[&str]] = &[
+            &[],
+            &["--help"],
+            &["create", "--help"],
+            &["-v"],
+            &["list"],
+            &["spec"],
+            &["create"],
+            &["create", "a", "b"],
+            &["start"],
+            &["delete"],
+            &["kill", "a", "-9"],
+            &["create", "--bogus", "x"],
+            &["create", "--preserve-fds", "x", "id"],
+            &["create", "--bundle"],
+            &["create", "-bdir", "x"],
+            &["delete", "-fa", "x"],
+            &["--log-format", "yaml", "state", "x"],
+            &["--root", "/a", "--root", "/b", "state", "x"],
+            &["state", "--", "x"],
+            &["exec", "--user", "1:1", "c", "id"],
+            &["-b", "/b", "create", "x"],
+        ];
+        for line in lines {
+            assert!(parse_quick(&argv(line)).is_none(), "{line:?} should go to clap");
+        }
+    }
+
+    /// Random command lines from the words engines and people use.
+    #[test]
+    fn random_lines_agree() {
+        const WORDS: &[&str] = &[
+            "create",
+            "run",
+            "start",
+            "state",
+            "kill",
+            "delete",
+            "exec",
+            "list",
+            "--root",
+            "/r",
+            "--root=/r",
+            "--log",
+            "l.json",
+            "--log-format",
+            "json",
+            "text",
+            "--log-format=json",
+            "--debug",
+            "--systemd-cgroup",
+            "-b",
+            "--bundle",
+            "/b",
+            "--bundle=/b",
+            "--pid-file",
+            "p",
+            "--console-socket",
+            "s",
+            "--no-pivot",
+            "--no-new-keyring",
+            "--preserve-fds",
+            "3",
+            "-d",
+            "--detach",
+            "--keep",
+            "-a",
+            "--all",
+            "-f",
+            "--force",
+            "id1",
+            "id2",
+            "KILL",
+            "9",
+            "-t",
+            "--tty",
+            "-p",
+            "--process",
+            "--cwd",
+            "ls",
+            "-l",
+            "--",
+            "-",
+            "-x",
+            "--help",
+            "-h",
+            "-v",
+            "--preserve-fds=2",
+            "-e",
+            "A=b",
+            "--ignore-paused",
+            "--no-new-privs",
+            "--env",
+            "--cwd=/",
+            "--keep=1",
+            "",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut quick = 0;
+        for _ in 0..200_000 {
+            let len = 1 + next(9);
+            let mut line: Vec<&str> = (0..len).map(|_| WORDS[next(WORDS.len())]).collect();
+            // Most lines name a hot command early, as real ones do.
+            if next(4) != 0 {
+                let at = next(line.len().min(3));
+                line.insert(at, WORDS[next(7)]);
+            }
+            if agree(&line) {
+                quick += 1;
+            }
+        }
+        assert!(quick > 5_000, "only {quick} random lines took the quick path");
+    }
 }

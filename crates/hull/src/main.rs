@@ -11,7 +11,12 @@ use libcontainer::container::{self, CreateOptions, Mode};
 use libcontainer::spec;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = match hull::cli::parse_quick(&args) {
+        Some(c) => Ok(c),
+        None => Cli::try_parse_from(&args),
+    };
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
