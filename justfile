@@ -28,6 +28,12 @@ test: lint build
     just test-engines
     just test-docs
     just test-cri
+    just clean-cgroups
+
+# hull keeps the `hull` parent cgroup of the default path (as engines keep
+# theirs); after the suite, remove it where no container is left under it.
+clean-cgroups:
+    for d in /sys/fs/cgroup/*/hull /sys/fs/cgroup/hull; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null || true; done
 
 # Unit tests only (no root needed).
 unit:

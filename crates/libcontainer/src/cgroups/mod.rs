@@ -315,33 +315,16 @@ pub fn from_state(state: &CgroupState) -> Box<dyn CgroupManager> {
     }
 }
 
+/// mkdir -p. The `hull` parent of the default path stays when its last
+/// container goes, as the engines' parents (`/default`, `kubepods`) do under
+/// runc: making and removing it in every hierarchy for each container would
+/// add two dozen cgroup mkdir/rmdir calls to every lifecycle.
+pub(crate) fn make_dir(dir: &Path) -> Result<(), CgroupError> {
+    std::fs::create_dir_all(dir).map_err(io_err("create", dir))
+}
+
 /// rmdir that waits a little while the kernel finishes tearing down exiting
 /// tasks (EBUSY right after a SIGKILL is normal).
-/// mkdir -p that survives a concurrent delete removing the shared parent
-/// (see remove_dir_and_default_parent) between its steps.
-pub(crate) fn make_dir(dir: &Path) -> Result<(), CgroupError> {
-    let mut last = None;
-    for _ in 0..5 {
-        match std::fs::create_dir_all(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => last = Some(e),
-            Err(e) => return Err(io_err("create", dir)(e)),
-        }
-    }
-    Err(io_err("create", dir)(last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT))))
-}
-
-/// Removes a container's cgroup directory, and the shared `hull` parent of
-/// the default path once it is empty (so nothing of hull stays behind).
-pub(crate) fn remove_dir_and_default_parent(dir: &Path) -> Result<(), CgroupError> {
-    remove_dir(dir)?;
-    if let Some(parent) = dir.parent().filter(|p| p.file_name().is_some_and(|n| n == "hull")) {
-        // Fails harmlessly (EBUSY/ENOTEMPTY) while other containers live there.
-        let _ = std::fs::remove_dir(parent);
-    }
-    Ok(())
-}
-
 pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
     let mut delay = std::time::Duration::from_micros(200);
     for _ in 0..40 {

@@ -426,12 +426,12 @@ impl CgroupManager for V1Manager {
     fn destroy(&self) -> Result<(), CgroupError> {
         let mut first_err = None;
         for (_, dir) in &self.dirs {
-            if let Err(e) = super::remove_dir_and_default_parent(dir) {
+            if let Err(e) = super::remove_dir(dir) {
                 first_err.get_or_insert(e);
             }
         }
         if let Some(u) = &self.unified {
-            if let Err(e) = super::remove_dir_and_default_parent(u) {
+            if let Err(e) = super::remove_dir(u) {
                 first_err.get_or_insert(e);
             }
         }

@@ -364,9 +364,6 @@ impl CgroupManager for V2Manager {
         for d in dirs.iter().rev() {
             remove_dir(d)?;
         }
-        if let Some(parent) = self.dir.parent().filter(|p| p.file_name().is_some_and(|n| n == "hull")) {
-            let _ = std::fs::remove_dir(parent);
-        }
         Ok(())
     }
 
