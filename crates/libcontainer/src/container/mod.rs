@@ -541,21 +541,25 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         None => None,
     };
     crate::trace::mark("create: init ready");
+    // The init goes on (to wait for `start`, or to its last steps before
+    // execve) while the state and the pid file are written. Should either
+    // write fail, the cleanup guard still kills the init.
+    chan.send(match mode {
+        Mode::Create => &Message::WaitForStart,
+        Mode::Run => &Message::Start,
+    })?;
     st.init_start_time = state::proc_stat(pid).map(|s| s.start_time).unwrap_or(0);
     st.status = Status::Created;
     state::save(&dir, &st)?;
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
     }
-    match mode {
-        Mode::Create => chan.send(&Message::WaitForStart)?,
-        Mode::Run => {
-            chan.send(&Message::Start)?;
-            // Running is read off the process (no start.sock): no save needed.
-            wait_for_exec(&mut chan, &st, st.poststart_hooks.is_some())?;
-        }
-    }
     crate::trace::mark("create: state saved");
+    if mode == Mode::Run {
+        // Running is read off the process (no start.sock): no save needed.
+        wait_for_exec(&mut chan, &st, st.poststart_hooks.is_some())?;
+        crate::trace::mark("create: program started");
+    }
     cleanup.armed = false;
     drop(cleanup);
     drop(dir_lock);

@@ -273,6 +273,7 @@ impl GoGate<'_> {
             return Ok(());
         }
         chan.expect("Go", &Message::Go)?;
+        crate::trace::mark("init: parent said Go");
         if let Some(cg) = self.cgroup {
             cg.join_self()?;
         }
