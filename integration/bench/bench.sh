@@ -43,10 +43,6 @@ r=\$1; root=\$2; id=lc\$\$
 "\$r" --root "\$root" start "\$id" &&
 "\$r" --root "\$root" delete -f "\$id"
 SH
-cat > "$work/run.sh" <<SH
-#!/bin/sh
-exec "\$1" --root "\$2" run --bundle $work/bundle run\$\$ >/dev/null
-SH
 chmod +x "$work"/*.sh
 
 runs=${RUNS:-60}
@@ -57,7 +53,9 @@ args=(); for r in $runtimes; do args+=("$work/lifecycle.sh $(path_of $r) $work/r
 hf "$work/lifecycle.json" "${args[@]}"
 
 echo "bench: run true" >&2
-args=(); for r in $runtimes; do args+=("$work/run.sh $(path_of $r) $work/root-$r"); done
+# Called directly (no shell in between, as for exec): a foreground run
+# deletes its container when it exits, so one id serves every run.
+args=(); for r in $runtimes; do args+=("$(path_of $r) --root $work/root-$r run --bundle $work/bundle run-$r"); done
 hf "$work/run.json" "${args[@]}"
 
 echo "bench: exec true" >&2
