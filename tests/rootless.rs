@@ -120,3 +120,44 @@ fn limits_without_a_delegated_cgroup_fail_clearly() {
     assert!(r.stderr.contains("rootless") && r.stderr.contains("delegated"), "{r:?}");
     assert!(cgroup_dirs_named(&c.id).is_empty());
 }
+
+/// The host's mounts are locked in the user's mount namespace: their atime
+/// mode cannot change and nosuid/nodev/noexec cannot be cleared. A bind
+/// mount asking for `strictatime` (as runtime-tools' mounts test does) still
+/// works, keeping the source's atime mode, and gets the flags it may set.
+#[test]
+fn bind_mount_keeps_the_locked_flags_of_its_source() {
+    let mut b = rootless_bundle(&["sh", "-c", "grep ' /share ' /proc/self/mountinfo"]);
+    let share = b.dir.join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::create_dir_all(b.rootfs().join("share")).unwrap();
+    b.add_mount(
+        json!({"destination": "/share", "type": "bind", "source": share, "options": ["bind", "strictatime", "nosuid", "nodev"]}),
+    );
+    let c = Container::new(b);
+    let r = c.hull_rootless(&["run", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let opts = r.stdout.split_whitespace().nth(5).unwrap_or("").to_string();
+    assert!(opts.split(',').any(|o| o == "nosuid") && opts.split(',').any(|o| o == "nodev"), "{r:?}");
+}
+
+#[test]
+fn unmapped_user_and_missing_host_device_fail_clearly() {
+    // Only root (the caller) is mapped: uid 1000 has no id inside.
+    let mut b = rootless_bundle(&["true"]);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 0});
+    let c = Container::new(b);
+    let r = c.hull_rootless(&["run", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("setuid 1000") && r.stderr.contains("not mapped"), "{r:?}");
+    assert!(r.stderr.lines().count() == 1, "{r:?}");
+
+    // A device the host does not have cannot be bind-mounted in.
+    let mut b = rootless_bundle(&["true"]);
+    b.config["linux"]["devices"] = json!([{"path": "/dev/hull-no-such", "type": "c", "major": 1, "minor": 3}]);
+    let c = Container::new(b);
+    let r = c.hull_rootless(&["run", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("/dev/hull-no-such") && r.stderr.contains("bind-mounted from the host"), "{r:?}");
+    assert!(!c.root.join(&c.id).exists());
+}

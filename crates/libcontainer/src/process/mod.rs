@@ -409,11 +409,15 @@ impl ProcessPlan {
         if !in_new_userns_without_setgroups {
             let groups: Vec<nix::unistd::Gid> =
                 self.additional_gids.iter().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
-            nix::unistd::setgroups(&groups).map_err(sys_err(format!("setgroups {:?}", self.additional_gids)))?;
+            nix::unistd::setgroups(&groups).map_err(id_err(
+                format!("setgroups {:?}", self.additional_gids),
+                "an additional gid",
+                "gid",
+            ))?;
         }
         let (gid, uid) = (nix::unistd::Gid::from_raw(self.gid), nix::unistd::Uid::from_raw(self.uid));
-        nix::unistd::setresgid(gid, gid, gid).map_err(sys_err(format!("setgid {}", self.gid)))?;
-        nix::unistd::setresuid(uid, uid, uid).map_err(sys_err(format!("setuid {}", self.uid)))?;
+        nix::unistd::setresgid(gid, gid, gid).map_err(id_err(format!("setgid {}", self.gid), "this gid", "gid"))?;
+        nix::unistd::setresuid(uid, uid, uid).map_err(id_err(format!("setuid {}", self.uid), "this uid", "uid"))?;
         sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(sys_err("keep capabilities"))?;
         if let Some(c) = &self.caps {
             caps::apply(c, self.last_cap).map_err(|errno| {
@@ -450,5 +454,19 @@ impl ProcessPlan {
         announce_exec();
         let errno = sys::execve(exe, &argv, &envp);
         Err(ProcessError::Exec { path: exe.to_string_lossy().into_owned(), errno })
+    }
+}
+
+/// An id change that failed. EINVAL means the id has no mapping in the
+/// container's user namespace: say so, and where the mapping comes from.
+fn id_err(op: String, which: &'static str, kind: &'static str) -> impl FnOnce(Errno) -> ProcessError {
+    move |errno| {
+        if errno == Errno::EINVAL {
+            ProcessError::Invalid(format!(
+                "{op}: {errno}: {which} is not mapped in the container's user namespace (linux.{kind}Mappings)"
+            ))
+        } else {
+            ProcessError::Sys { op, errno }
+        }
     }
 }

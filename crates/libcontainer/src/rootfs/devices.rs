@@ -72,8 +72,10 @@ fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool, dev: Option<&Owned
     if bind {
         let target = resolve_in_root(root, &d.path, Create::File)?;
         let src = sys::cstring(d.path.as_os_str().as_bytes());
-        let tree =
-            sys::open_tree(libc::AT_FDCWD, &src, libc::OPEN_TREE_CLONE).map_err(dev_err("bind device", &d.path))?;
+        let tree = sys::open_tree(libc::AT_FDCWD, &src, libc::OPEN_TREE_CLONE).map_err(|errno| match errno {
+            Errno::ENOENT => RootfsError::NoHostDevice { path: d.path.clone() },
+            _ => dev_err("bind device", &d.path)(errno),
+        })?;
         return sys::move_mount(
             tree.as_raw_fd(),
             c"",

@@ -35,6 +35,11 @@ pub enum RootfsError {
     Path { op: &'static str, path: PathBuf, errno: Errno },
     #[error("pivot_root into {}: {errno}", path.display())]
     Pivot { path: PathBuf, errno: Errno },
+    #[error(
+        "bind device {}: ENOENT: in a user namespace devices cannot be created, only bind-mounted from the host, which has no {0}",
+        path.display()
+    )]
+    NoHostDevice { path: PathBuf },
 }
 
 fn path_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> RootfsError + 'a {

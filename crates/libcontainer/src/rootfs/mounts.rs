@@ -215,6 +215,55 @@ fn bind_attrs(flags: MsFlags, cleared: MsFlags) -> (u64, u64) {
     (set, clear)
 }
 
+/// mount_setattr on a detached bind tree. Inside a user namespace the
+/// kernel locks the flags a mount had when the namespace's mount table was
+/// copied from a more privileged one: nosuid, nodev, noexec and rdonly
+/// cannot be cleared and the atime mode cannot change (EPERM). As runc and
+/// crun do for rootless containers, keep those as the source has them and
+/// apply the rest, rather than refuse a bind mount of, say, /etc that asks
+/// for `strictatime`.
+fn set_attributes(tree: &OwnedFd, recursive: libc::c_int, set: u64, clear: u64) -> Result<(), Errno> {
+    if set == 0 && clear == 0 {
+        return Ok(());
+    }
+    let flags = (libc::AT_EMPTY_PATH | recursive) as u32;
+    match sys::mount_setattr(tree.as_raw_fd(), c"", flags, set, clear, 0) {
+        Err(Errno::EPERM) => {
+            let current = nix::sys::statvfs::fstatvfs(tree)?.flags();
+            let (set2, clear2) = keep_locked(current, set, clear);
+            if (set2, clear2) == (set, clear) {
+                return Err(Errno::EPERM);
+            }
+            if set2 == 0 && clear2 == 0 {
+                return Ok(());
+            }
+            sys::mount_setattr(tree.as_raw_fd(), c"", flags, set2, clear2, 0)
+        }
+        r => r,
+    }
+}
+
+/// `set`/`clear` without the changes a user namespace may not make to a
+/// mount whose current flags are `current`.
+fn keep_locked(current: nix::sys::statvfs::FsFlags, mut set: u64, mut clear: u64) -> (u64, u64) {
+    use nix::sys::statvfs::FsFlags;
+    for (f, a) in [
+        (FsFlags::ST_RDONLY, libc::MOUNT_ATTR_RDONLY),
+        (FsFlags::ST_NOSUID, libc::MOUNT_ATTR_NOSUID),
+        (FsFlags::ST_NODEV, libc::MOUNT_ATTR_NODEV),
+        (FsFlags::ST_NOEXEC, libc::MOUNT_ATTR_NOEXEC),
+    ] {
+        if current.contains(f) {
+            clear &= !a;
+        }
+    }
+    if clear & libc::MOUNT_ATTR__ATIME != 0 {
+        clear &= !libc::MOUNT_ATTR__ATIME;
+        set &= !(libc::MOUNT_ATTR_NOATIME | libc::MOUNT_ATTR_STRICTATIME | libc::MOUNT_ATTR_RELATIME);
+    }
+    (set, clear)
+}
+
 pub fn proc_fd_path(fd: &OwnedFd) -> CString {
     sys::cstring(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
@@ -243,21 +292,9 @@ pub fn mount_entry(root: &OwnedFd, e: &MountEntry) -> Result<(), RootfsError> {
         }
         let tree = sys::open_tree(libc::AT_FDCWD, &csrc, flags).map_err(|errno| err("bind", e, errno))?;
         let (set, clear) = bind_attrs(e.flags, e.cleared);
-        if set != 0 || clear != 0 {
-            sys::mount_setattr(tree.as_raw_fd(), empty, libc::AT_EMPTY_PATH as u32, set, clear, 0)
-                .map_err(|errno| err("set attributes of", e, errno))?;
-        }
-        if e.rec_set != 0 || e.rec_clear != 0 {
-            sys::mount_setattr(
-                tree.as_raw_fd(),
-                empty,
-                (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as u32,
-                e.rec_set,
-                e.rec_clear,
-                0,
-            )
+        set_attributes(&tree, 0, set, clear).map_err(|errno| err("set attributes of", e, errno))?;
+        set_attributes(&tree, libc::AT_RECURSIVE, e.rec_set, e.rec_clear)
             .map_err(|errno| err("set recursive attributes of", e, errno))?;
-        }
         sys::move_mount(
             tree.as_raw_fd(),
             empty,
@@ -337,6 +374,18 @@ mod tests {
             .build()
             .unwrap();
         MountEntry::parse(&m, Path::new("/bundle"))
+    }
+
+    #[test]
+    fn locked_flags_are_kept_and_the_rest_applied() {
+        use nix::sys::statvfs::FsFlags;
+        let (set, clear) = bind_attrs(MsFlags::MS_STRICTATIME | MsFlags::MS_NOEXEC, MsFlags::MS_NOSUID);
+        // The source is nosuid and relatime: nosuid stays, the atime mode stays, noexec is added.
+        let (set2, clear2) = keep_locked(FsFlags::ST_NOSUID | FsFlags::ST_RELATIME, set, clear);
+        assert_eq!((set2, clear2), (libc::MOUNT_ATTR_NOEXEC, 0));
+        // Nothing locked in the way: unchanged but for the atime mode.
+        let (set3, clear3) = keep_locked(FsFlags::empty(), libc::MOUNT_ATTR_RDONLY, libc::MOUNT_ATTR_NODEV);
+        assert_eq!((set3, clear3), (libc::MOUNT_ATTR_RDONLY, libc::MOUNT_ATTR_NODEV));
     }
 
     #[test]
