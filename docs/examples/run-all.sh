@@ -304,7 +304,7 @@ for name in "${examples[@]}"; do
 done
 
 if bash -n "$here/07-engines.sh"; then
-	echo "SKIP 07-engines.sh (syntax checked; \`just test-engines\` runs integration/engines/*.sh)"
+	echo "SKIP 07-engines.sh (syntax checked; \`just test-engines\` runs it against each engine's private daemon)"
 else
 	echo "FAIL 07-engines.sh: syntax error"
 	failed=$((failed + 1))

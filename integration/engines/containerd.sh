@@ -186,4 +186,8 @@ else
 	fi
 fi
 
+# The tutorial's section 7, as a reader would type it (ctr reads the
+# address and namespace from the environment).
+eng_tutorial containerd "$IMAGE" CONTAINERD_ADDRESS="$CTRD_SOCK" CONTAINERD_NAMESPACE="$NS"
+
 eng_finish

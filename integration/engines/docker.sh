@@ -148,4 +148,7 @@ else
 	eng_fail memory-limit "want exit 137 (OOM kill); $(eng_why)"
 fi
 
+# The tutorial's section 7, as a reader would type it.
+eng_tutorial docker "$IMAGE"
+
 eng_finish

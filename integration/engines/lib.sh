@@ -163,6 +163,21 @@ eng_expect() {
 	fi
 }
 
+# eng_tutorial ENGINE IMAGE [VAR=VALUE...]: runs the tutorial's section 7
+# (docs/examples/07-engines.sh) for ENGINE against this script's daemon, with
+# the variables given, and checks what the text claims: the program is pid 1,
+# and ps run by exec sees `sleep` as pid 1.
+eng_tutorial() {
+	local engine=$1 image=$2
+	shift 2
+	eng_run env HULL="$RUNTIME" "$@" "$ENG_REPO/docs/examples/07-engines.sh" "$image" "$engine"
+	if [ "$RC" = 0 ] && grep -q "^$engine: I am pid 1\$" <<<"$OUT" && grep -Eq '^ *1 sleep$' <<<"$OUT"; then
+		eng_pass tutorial
+	else
+		eng_fail tutorial "docs/examples/07-engines.sh $image $engine; $(eng_why)"
+	fi
+}
+
 # eng_wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
 eng_wait_for() {
 	local deadline

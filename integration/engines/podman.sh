@@ -209,4 +209,7 @@ else
 	eng_pass pids-limit
 fi
 
+# The tutorial's section 7, as a reader would type it.
+eng_tutorial podman "$IMAGE"
+
 eng_finish
