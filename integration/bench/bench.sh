@@ -24,8 +24,11 @@ if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
 
 out=$repo/target/bench
 work=$(mktemp -d /tmp/hull-bench.XXXXXX)
-trap 'for r in $runtimes; do for c in $("$(path_of $r)" --root "$work/root-$r" list -q 2>/dev/null); do "$(path_of $r)" --root "$work/root-$r" delete -f "$c" >/dev/null 2>&1 || true; done; done; rm -rf "$work"' EXIT
-mkdir -p "$out" "$work/bundle"
+trap 'for r in $runtimes; do for c in $("$(path_of $r)" --root "$work/state/root-$r" list -q 2>/dev/null); do "$(path_of $r)" --root "$work/state/root-$r" delete -f "$c" >/dev/null 2>&1 || true; done; done; umount "$work/state"; rm -rf "$work"' EXIT
+mkdir -p "$out" "$work/bundle" "$work/state"
+# State roots on a tmpfs, as in production (/run/runc, /run/crun, /run/hull):
+# on this machine's ext4 every inode a runtime creates costs a bitmap scan.
+mount -t tmpfs -o mode=0700 bench-state "$work/state"
 runtimes="hull crun runc"
 path_of() { case $1 in hull) echo "$hull" ;; crun) command -v crun ;; runc) command -v runc ;; esac; }
 
@@ -49,13 +52,13 @@ runs=${RUNS:-60}
 hf() { hyperfine -N --style none --warmup 5 --runs "$runs" --export-json "$1" "${@:2}" >/dev/null 2>&1; }
 
 echo "bench: lifecycle create→start→delete" >&2
-args=(); for r in $runtimes; do args+=("$work/lifecycle.sh $(path_of $r) $work/root-$r"); done
+args=(); for r in $runtimes; do args+=("$work/lifecycle.sh $(path_of $r) $work/state/root-$r"); done
 hf "$work/lifecycle.json" "${args[@]}"
 
 echo "bench: run true" >&2
 # Called directly (no shell in between, as for exec): a foreground run
 # deletes its container when it exits, so one id serves every run.
-args=(); for r in $runtimes; do args+=("$(path_of $r) --root $work/root-$r run --bundle $work/bundle run-$r"); done
+args=(); for r in $runtimes; do args+=("$(path_of $r) --root $work/state/root-$r run --bundle $work/bundle run-$r"); done
 hf "$work/run.json" "${args[@]}"
 
 echo "bench: exec true" >&2
@@ -63,17 +66,17 @@ mkdir -p "$work/sleepb"
 sed 's/"true"$/"sleep", "1000"/; s|"path": "rootfs"|"path": "'"$work"'/bundle/rootfs"|' "$work/bundle/config.json" > "$work/sleepb/config.json"
 args=()
 for r in $runtimes; do
-	"$(path_of $r)" --root "$work/root-$r" run -d --bundle "$work/sleepb" "ex-$r" >/dev/null
-	args+=("$(path_of $r) --root $work/root-$r exec ex-$r true")
+	"$(path_of $r)" --root "$work/state/root-$r" run -d --bundle "$work/sleepb" "ex-$r" >/dev/null
+	args+=("$(path_of $r) --root $work/state/root-$r exec ex-$r true")
 done
 hf "$work/exec.json" "${args[@]}"
-for r in $runtimes; do "$(path_of $r)" --root "$work/root-$r" delete -f "ex-$r"; done
+for r in $runtimes; do "$(path_of $r)" --root "$work/state/root-$r" delete -f "ex-$r"; done
 
 echo "bench: ${PARALLEL_N:-100} lifecycles, ${PARALLEL_J:-8} at a time" >&2
 : > "$work/parallel.txt"
 for r in $runtimes; do
 	t0=$(date +%s.%N)
-	fails=$(seq "${PARALLEL_N:-100}" | xargs -P "${PARALLEL_J:-8}" -I{} sh -c "$work/lifecycle.sh $(path_of $r) $work/root-$r >/dev/null 2>&1 || echo fail" | grep -c fail || true)
+	fails=$(seq "${PARALLEL_N:-100}" | xargs -P "${PARALLEL_J:-8}" -I{} sh -c "$work/lifecycle.sh $(path_of $r) $work/state/root-$r >/dev/null 2>&1 || echo fail" | grep -c fail || true)
 	t1=$(date +%s.%N)
 	echo "$r $(echo "$t1 - $t0" | bc) $fails" >> "$work/parallel.txt"
 done
@@ -83,9 +86,9 @@ echo "bench: peak RSS" >&2
 for r in $runtimes; do
 	p=$(path_of $r)
 	for i in 1 2 3 4 5; do
-		/usr/bin/time -f "$r create %M" "$p" --root "$work/root-$r" create --bundle "$work/bundle" "rss$i" >/dev/null 2>>"$work/rss.txt"
-		/usr/bin/time -f "$r start %M" "$p" --root "$work/root-$r" start "rss$i" 2>>"$work/rss.txt"
-		/usr/bin/time -f "$r delete %M" "$p" --root "$work/root-$r" delete -f "rss$i" 2>>"$work/rss.txt"
+		/usr/bin/time -f "$r create %M" "$p" --root "$work/state/root-$r" create --bundle "$work/bundle" "rss$i" >/dev/null 2>>"$work/rss.txt"
+		/usr/bin/time -f "$r start %M" "$p" --root "$work/state/root-$r" start "rss$i" 2>>"$work/rss.txt"
+		/usr/bin/time -f "$r delete %M" "$p" --root "$work/state/root-$r" delete -f "rss$i" 2>>"$work/rss.txt"
 	done
 done
 
