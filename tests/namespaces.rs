@@ -158,3 +158,32 @@ fn cgroup_namespace_root_is_the_containers_cgroup() {
         assert_eq!(path, "/", "inside the cgroup namespace every path is /: {line}");
     }
 }
+
+/// Without a mount namespace the container's mounts (proc, /dev, sysfs...)
+/// are made in the host's: `delete` and a foreground `run` take them away
+/// again (runc leaves them mounted on the host).
+#[test]
+fn sharing_the_hosts_mount_namespace_leaves_no_mount_behind() {
+    let host_mounts_under = |rootfs: &std::path::Path| -> Vec<String> {
+        let rootfs = rootfs.canonicalize().unwrap().to_string_lossy().into_owned();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.split(' ').nth(4).is_some_and(|p| p.starts_with(&rootfs)))
+            .map(String::from)
+            .collect()
+    };
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.namespaces(&["pid", "ipc", "uts"]);
+    let c = Container::new(b);
+    c.create().ok();
+    assert!(!host_mounts_under(&c.bundle.rootfs()).is_empty(), "the container's /proc is on the host while it runs");
+    assert_eq!(c.hull(&["delete", "--force", "{id}"]).code, 0);
+    assert_eq!(host_mounts_under(&c.bundle.rootfs()), Vec::<String>::new());
+
+    let mut b = Bundle::busybox(&["sh", "-c", "test -e /proc/self/status"]);
+    b.namespaces(&["pid", "ipc", "uts"]);
+    let c = Container::new(b);
+    assert_eq!(c.run().code, 0);
+    assert_eq!(host_mounts_under(&c.bundle.rootfs()), Vec::<String>::new());
+}

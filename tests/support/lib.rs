@@ -144,8 +144,19 @@ impl Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
-        // Never follow into something still mounted.
-        let _ = Command::new("umount").arg("-R").arg("-l").arg(self.rootfs()).stderr(Stdio::null()).status();
+        // Never follow into something still mounted: unmount whatever is at
+        // or below the rootfs (a container without a mount namespace of its
+        // own mounts there in the host's), last mounted first.
+        let rootfs = self.rootfs().canonicalize().unwrap_or_else(|_| self.rootfs());
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let points: Vec<&str> = mountinfo
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| Path::new(p).starts_with(&rootfs))
+            .collect();
+        for p in points.iter().rev() {
+            let _ = Command::new("umount").arg("-l").arg(p).stderr(Stdio::null()).status();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -119,6 +119,11 @@ pub struct ContainerState {
     pub seccomp_listener: Option<crate::seccomp::Listener>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poststop_hooks: Option<Vec<oci_spec::runtime::Hook>>,
+    /// A container without a mount namespace of its own mounts into its
+    /// rootfs in the host's namespace: those mounts, for `delete` to undo
+    /// (runc leaves them behind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_mounts: Vec<PathBuf>,
 }
 
 /// What the process looks like in /proc/<pid>/stat.

@@ -181,7 +181,7 @@ pub fn parse_layout(mountinfo: &str) -> Result<Layout, CgroupError> {
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }

@@ -147,6 +147,9 @@ struct Cleanup<'a> {
     dir: &'a Path,
     cgroup: Option<cgroups::CgroupState>,
     child: Option<(i32, BorrowedFd<'a>)>,
+    /// Sharing the host's mount namespace: the rootfs as mountinfo shows it,
+    /// and the ids of the mounts that were there before.
+    host_mounts: Option<(PathBuf, Vec<u64>)>,
     armed: bool,
 }
 
@@ -158,6 +161,9 @@ impl Drop for Cleanup<'_> {
         if let Some((pid, pidfd)) = self.child {
             let _ = sys::pidfd_send_signal(pidfd, libc::SIGKILL);
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        }
+        if let Some((rootfs, before)) = &self.host_mounts {
+            crate::rootfs::unmount_host_mounts(&crate::rootfs::host_mounts_since(rootfs, before));
         }
         if let Some(cg) = &self.cgroup {
             let _ = cgroups::from_state(cg).destroy();
@@ -288,7 +294,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     cgroups::check_systemd_flag(opts.systemd_cgroup)?;
     crate::trace::mark("create: start");
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
-    let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, armed: true };
+    let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, host_mounts: None, armed: true };
 
     let mut spec = spec::load(&opts.bundle)?;
     if !sys::is_root() {
@@ -369,6 +375,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         poststart_hooks: hooks_spec.and_then(|h| h.poststart().clone()),
         poststop_hooks: hooks_spec.and_then(|h| h.poststop().clone()),
         seccomp_listener: None,
+        host_mounts: Vec::new(),
     };
     // Saved before any cgroup exists or anything runs: a create killed
     // half-way is still found (and cleaned up) by `delete --force`.
@@ -388,6 +395,11 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     crate::trace::mark("create: cgroup manager ready");
     let plans = build_plans(&spec, opts, &rootfs_path, cg.as_deref())?;
     crate::trace::mark("create: plans built");
+    if plans.rootfs.as_ref().is_some_and(|r| !r.new_mount_ns) {
+        let rootfs = std::fs::canonicalize(&rootfs_path).unwrap_or_else(|_| rootfs_path.clone());
+        let before = crate::rootfs::mounts_at_or_below(&rootfs).into_iter().map(|(id, _)| id).collect();
+        cleanup.host_mounts = Some((rootfs, before));
+    }
     let runtime_hooks = hooks_spec.is_some_and(|h| {
         h.prestart().as_ref().is_some_and(|v| !v.is_empty())
             || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty())
@@ -550,6 +562,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     })?;
     st.init_start_time = state::proc_stat(pid).map(|s| s.start_time).unwrap_or(0);
     st.status = Status::Created;
+    if let Some((rootfs, before)) = &cleanup.host_mounts {
+        st.host_mounts = crate::rootfs::host_mounts_since(rootfs, before);
+    }
     state::save(&dir, &st)?;
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
@@ -803,6 +818,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
             wait_exit(pidfd.as_fd(), Duration::from_secs(10));
         }
     }
+    crate::rootfs::unmount_host_mounts(&st.host_mounts);
     if let Some(cgs) = &st.cgroup {
         let cg = cgroups::from_state(cgs);
         // Without its own pid namespace the container's other processes

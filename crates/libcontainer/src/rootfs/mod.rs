@@ -160,6 +160,38 @@ pub struct RootfsPlan {
     pub cgroup_mount: crate::cgroups::MountView,
 }
 
+/// Mounts at or below `dir` in the caller's mount namespace, in mountinfo
+/// order (a mount before those on top of it): (mount id, mount point).
+pub fn mounts_at_or_below(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let id = fields.next()?.parse().ok()?;
+            let point = PathBuf::from(crate::cgroups::unescape(fields.nth(3)?));
+            point.starts_with(dir).then_some((id, point))
+        })
+        .collect()
+}
+
+/// What a container without a mount namespace of its own leaves mounted on
+/// the host: the mounts at or below its rootfs that were not there before
+/// its create (`before`: their ids), last mounted first.
+pub fn host_mounts_since(dir: &Path, before: &[u64]) -> Vec<PathBuf> {
+    let mut made: Vec<PathBuf> =
+        mounts_at_or_below(dir).into_iter().filter(|(id, _)| !before.contains(id)).map(|(_, p)| p).collect();
+    made.reverse();
+    made
+}
+
+/// Unmounts them, in the order given (lazily: a process of the container
+/// may still hold one open).
+pub fn unmount_host_mounts(points: &[PathBuf]) {
+    for p in points {
+        let _ = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
 pub fn parse_propagation(s: &str) -> Option<MsFlags> {
     Some(match s {
         "private" => MsFlags::MS_PRIVATE,
