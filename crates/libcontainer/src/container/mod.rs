@@ -553,13 +553,9 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         None => None,
     };
     crate::trace::mark("create: init ready");
-    // The init goes on (to wait for `start`, or to its last steps before
-    // execve) while the state and the pid file are written. Should either
-    // write fail, the cleanup guard still kills the init.
-    chan.send(match mode {
-        Mode::Create => &Message::WaitForStart,
-        Mode::Run => &Message::Start,
-    })?;
+    // The init goes on only once the state names its pid: a create killed
+    // before that leaves an init that exits when the channel closes, never
+    // one that `delete` cannot find.
     st.init_start_time = state::proc_stat(pid).map(|s| s.start_time).unwrap_or(0);
     st.status = Status::Created;
     if let Some((rootfs, before)) = &cleanup.host_mounts {
@@ -569,6 +565,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, pid)?;
     }
+    chan.send(match mode {
+        Mode::Create => &Message::WaitForStart,
+        Mode::Run => &Message::Start,
+    })?;
     crate::trace::mark("create: state saved");
     if mode == Mode::Run {
         // Running is read off the process (no start.sock): no save needed.
