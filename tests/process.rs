@@ -195,3 +195,17 @@ fn a_capability_hull_does_not_hold_is_named() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("CAP_SYS_RESOURCE") && r.stderr.contains("does not hold"), "{r:?}");
 }
+
+/// The program starts with no signal blocked or ignored (hull's own runtime
+/// ignores SIGPIPE; it must not leak into the container), so a pipeline
+/// whose reader quits ends its writer quietly, as on any host.
+#[test]
+fn no_signal_is_ignored_or_blocked_in_the_container() {
+    let b = Bundle::busybox(&["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]);
+    let c = Container::new(b);
+    let r = c.run();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", "{r:?}");
+    let (r, _c) = run_script(Bundle::busybox(&[]), "yes | head -1; echo done");
+    assert_eq!(r.ok().stdout, "y\ndone\n");
+}

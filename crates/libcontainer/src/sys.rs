@@ -335,12 +335,26 @@ pub fn reset_signal_handler(sig: i32) {
 }
 
 /// Unblocks every signal of the calling thread.
+/// Before execve: no signal blocked and every signal at its default action.
+/// An ignored signal stays ignored across execve: Rust's runtime ignores
+/// SIGPIPE (the container's `yes | head -1` would then see EPIPE instead of
+/// ending quietly), and whatever started hull may ignore others. The raw
+/// syscall, because glibc refuses to touch the two signals it keeps for
+/// itself (32 and 33), which a caller may have left ignored too.
 pub fn unblock_all_signals() {
-    // SAFETY: an emptied sigset is valid input for sigprocmask.
+    // SAFETY: an emptied sigset is valid input for sigprocmask; a zeroed
+    // kernel sigaction is SIG_DFL with no flags; the size is the kernel's
+    // sigset size (8 bytes on x86_64).
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        let dfl = [0u64; 4]; // handler, flags, restorer, mask
+        for sig in 1..=64 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8usize);
+            }
+        }
     }
 }
 
