@@ -215,6 +215,26 @@ fn version_has_runcs_shape() {
     assert!(lines[2].starts_with("spec: 1."), "{text}");
 }
 
+/// `hull list | head -1` and friends: a reader that went away ends hull
+/// quietly by SIGPIPE, as it would a C program, not with a panic.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    for args in [&["--version"][..], &["features"], &["completion", "bash"]] {
+        let mut fds = [0; 2];
+        // SAFETY: fds has room for the two descriptors pipe writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both are fresh descriptors we own; the read end closes at once.
+        let (read, write) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
+        drop(read);
+        let out = std::process::Command::new(hull_bin()).args(args).stdout(write).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{args:?}: {:?} {stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn spec_writes_a_config_that_runs() {
     let b = Bundle::busybox(&["true"]);

@@ -10,6 +10,30 @@ use hull::log;
 use libcontainer::container::{self, CreateOptions, Mode};
 use libcontainer::spec;
 
+/// println! for results. When stdout is a pipe whose reader has gone
+/// (`hull list | head -1`), end as a C program would, by SIGPIPE and
+/// quietly, instead of panicking: Rust's runtime ignores SIGPIPE.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            stdout_failed(e);
+        }
+    }};
+}
+
+fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // SAFETY: SIG_DFL is a valid disposition; raise then ends the process.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+    }
+    eprintln!("hull: write to stdout: {e}");
+    std::process::exit(1);
+}
+
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let parsed = match hull::cli::parse_quick(&args) {
@@ -65,9 +89,9 @@ fn nix_is_root() -> bool {
 }
 
 fn print_version() {
-    println!("hull version {}", env!("CARGO_PKG_VERSION"));
-    println!("commit: {}", option_env!("HULL_COMMIT").unwrap_or("unknown"));
-    println!("spec: {}", libcontainer::state::OCI_VERSION);
+    out!("hull version {}", env!("CARGO_PKG_VERSION"));
+    out!("commit: {}", option_env!("HULL_COMMIT").unwrap_or("unknown"));
+    out!("spec: {}", libcontainer::state::OCI_VERSION);
 }
 
 /// Relative paths are taken against the caller's working directory, which
@@ -125,7 +149,7 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
         Command::Start { id } => container::start(root, &id).map(|_| 0).map_err(e),
         Command::State { id } => {
             let s = container::state(root, &id).map_err(e)?;
-            println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
             Ok(0)
         }
         Command::Kill { all, id, signal } => {
@@ -174,7 +198,7 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
         Command::Events { stats, interval, id } => {
             if stats {
                 let v = container::stats(root, &id).map_err(e)?;
-                println!("{v}");
+                out!("{v}");
                 return Ok(0);
             }
             let every =
@@ -182,8 +206,9 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
             let mut out = std::io::stdout().lock();
             container::events(root, &id, every, &mut |v| {
                 use std::io::Write;
-                let _ = writeln!(out, "{v}");
-                let _ = out.flush();
+                if let Err(err) = writeln!(out, "{v}").and_then(|_| out.flush()) {
+                    stdout_failed(err);
+                }
             })
             .map(|_| 0)
             .map_err(e)
@@ -194,11 +219,16 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
         }
         Command::Completion { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "hull", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hull", &mut script);
+            use std::io::Write;
+            if let Err(err) = std::io::stdout().write_all(&script).and_then(|_| std::io::stdout().flush()) {
+                stdout_failed(err);
+            }
             Ok(0)
         }
         Command::Features => {
-            println!("{}", serde_json::to_string_pretty(&container::features()).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&container::features()).unwrap_or_default());
             Ok(0)
         }
         Command::Spec { bundle, rootless } => {
@@ -319,7 +349,7 @@ fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32, Failu
     let pids = container::pids(root, id)?;
     match format {
         "json" => {
-            println!("{}", serde_json::Value::from(pids));
+            out!("{}", serde_json::Value::from(pids));
             Ok(0)
         }
         "table" => {
@@ -335,11 +365,11 @@ fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32, Failu
                 .split_whitespace()
                 .position(|h| h == "PID")
                 .ok_or_else(|| format!("ps {}: no PID column", args.join(" ")))?;
-            println!("{header}");
+            out!("{header}");
             for l in lines {
                 if l.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok()).is_some_and(|p| pids.contains(&p))
                 {
-                    println!("{l}");
+                    out!("{l}");
                 }
             }
             Ok(0)
@@ -352,7 +382,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
     let entries = container::list(root)?;
     if quiet {
         for c in &entries {
-            println!("{}", c.state.id);
+            out!("{}", c.state.id);
         }
         return Ok(0);
     }
@@ -368,7 +398,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
                     j
                 })
                 .collect();
-            println!("{}", serde_json::Value::from(v));
+            out!("{}", serde_json::Value::from(v));
         }
         "table" => {
             let rows: Vec<[String; 6]> = entries
@@ -394,7 +424,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
             }
             for r in std::iter::once(&header).chain(rows.iter()) {
                 let line: Vec<String> = r.iter().zip(widths.iter()).map(|(c, w)| format!("{c:<w$}")).collect();
-                println!("{}", line.join("   ").trim_end());
+                out!("{}", line.join("   ").trim_end());
             }
         }
         other => return Err(format!("--format {other:?}: use table or json").into()),
