@@ -26,6 +26,11 @@ TAG=eng-pod-$$
 CGROUP_PARENT=/$TAG
 IMAGE=localhost/eng-bb:latest
 eng_own_cgroup "$CGROUP_PARENT"
+# The tutorial's commands (check "tutorial") use podman's default parent,
+# libpod_parent (with conmon under it): sweep it too if this run makes it.
+if [ ! -e /sys/fs/cgroup/cpu/libpod_parent ] && [ ! -e /sys/fs/cgroup/libpod_parent ]; then
+	eng_own_cgroup /libpod_parent
+fi
 
 # podman (containers/image) keeps a blob-info cache in a fixed place; remove
 # it again if this run is what created it.
