@@ -225,3 +225,17 @@ fn a_failed_exec_leaves_no_zombie_behind() {
     c.hull(&["delete", "--force", "{id}"]).ok();
     assert!(t.elapsed() < std::time::Duration::from_millis(800), "delete took {:?}", t.elapsed());
 }
+
+/// The init and every exec'd process lead their own session and process
+/// group (pgrp = sid = pid), as under runc: a signal to the caller's group
+/// does not reach them.
+#[test]
+fn init_and_exec_lead_their_own_sessions() {
+    let c = running(&["sleep", "100"]);
+    let r =
+        c.hull(&["exec", "{id}", "sh", "-c", "echo $$ $(cut -d' ' -f5,6 /proc/$$/stat); cut -d' ' -f5,6 /proc/1/stat"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<Vec<&str>> = r.stdout.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines[0][1..], [lines[0][0], lines[0][0]], "exec: {r:?}");
+    assert_eq!(lines[1], ["1", "1"], "init: {r:?}");
+}

@@ -99,8 +99,20 @@ pub fn console_sockets(
     }
 }
 
+/// The container's process leads a session and process group of its own,
+/// as under runc: a signal to its caller's process group (Ctrl-C at the
+/// terminal of a foreground `hull run`, a shim's kill of its group) does not
+/// reach into the container, and `kill 0` inside stays inside. With a
+/// terminal, the pty becomes the session's controlling terminal and stdio.
+pub fn new_session(console: Option<&OwnedFd>) -> Result<(), TerminalError> {
+    match console {
+        Some(slave) => make_controlling(slave),
+        None => nix::unistd::setsid().map(|_| ()).map_err(err("setsid")),
+    }
+}
+
 /// New session, `slave` as its controlling terminal and as stdio.
-pub fn make_controlling(slave: &OwnedFd) -> Result<(), TerminalError> {
+fn make_controlling(slave: &OwnedFd) -> Result<(), TerminalError> {
     nix::unistd::setsid().map_err(err("setsid"))?;
     sys::set_controlling_tty(slave.as_raw_fd()).map_err(err("make the pty the controlling terminal"))?;
     for fd in 0..3 {

@@ -71,9 +71,7 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
         (true, Some(sock)) => Some(terminal::setup_console(sock, cfg.process.console_size, None)?),
         _ => None,
     };
-    if let Some(slave) = &console {
-        terminal::make_controlling(slave)?;
-    }
+    terminal::new_session(console.as_ref())?;
     drop(console);
     let (exe, setgroups_denied) = cfg.process.prepare_in_container()?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;

@@ -213,9 +213,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         rootfs::finish(plan, root)?;
     }
     crate::trace::mark("init: pivot_root, masked and read-only paths");
-    if let Some(slave) = &console {
-        terminal::make_controlling(slave)?;
-    }
+    terminal::new_session(console.as_ref())?;
     drop(console);
     let (exe, setgroups_denied) = cfg.process.prepare_in_container()?;
 
