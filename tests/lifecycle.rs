@@ -168,6 +168,8 @@ fn list_shows_containers_in_table_and_json() {
     let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
     assert_eq!(v[0]["id"], c.id.as_str());
     assert_eq!(v[0]["status"], "created");
+    assert_eq!(v[0]["owner"], "root", "the owner of the state directory, as runc says: {j:?}");
+    assert!(t.stdout.lines().nth(1).is_some_and(|l| l.ends_with(" root")), "{t:?}");
     let q = c.hull(&["list", "-q"]).ok();
     assert_eq!(q.stdout.trim(), c.id);
 }

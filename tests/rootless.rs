@@ -51,6 +51,8 @@ fn rootless_lifecycle_and_exec() {
     let pid = st["pid"].as_i64().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(status.lines().any(|l| l.starts_with("Uid:") && l.contains("4711")), "the host sees the user: {status}");
+    let list: Value = serde_json::from_str(&c.hull_rootless(&["list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(list[0]["owner"], "hull-rootless", "{list}");
     assert_eq!(c.hull_rootless(&["start", "{id}"]).code, 0);
     let r = c.hull_rootless(&["exec", "{id}", "sh", "-c", "id -u; hostname"]);
     assert_eq!(r.stdout, "0\nhull\n", "{r:?}");

@@ -378,6 +378,22 @@ fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32, Failu
     }
 }
 
+/// Who owns a container, as runc's `list` says: the user owning its state
+/// directory, by name from /etc/passwd, else by number.
+fn owner_of(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else { return String::new() };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
+
 fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
     let entries = container::list(root)?;
     if quiet {
@@ -394,6 +410,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
                     let mut j = c.state.oci_json(c.status);
                     if let Some(o) = j.as_object_mut() {
                         o.remove("annotations");
+                        o.insert("owner".into(), owner_of(&root.join(&c.state.id)).into());
                     }
                     j
                 })
@@ -411,7 +428,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
                         c.status.to_string(),
                         c.state.bundle.display().to_string(),
                         c.state.created.clone(),
-                        if c.state.owner.is_empty() { "root".into() } else { c.state.owner.clone() },
+                        owner_of(&root.join(&c.state.id)),
                     ]
                 })
                 .collect();
