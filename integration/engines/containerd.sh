@@ -124,22 +124,10 @@ else
 fi
 
 # pause / resume, seen through the task status.
-eng_run "${CTR[@]}" task pause "$ID"
-if [ "$RC" != 0 ]; then
-	eng_fail pause "$(eng_why)"
-elif ! eng_wait_for 5 status_is "$ID" PAUSED; then
-	eng_fail pause "task status is '$(task_status "$ID")', want PAUSED"
-else
-	eng_pass pause
-fi
-eng_run "${CTR[@]}" task resume "$ID"
-if [ "$RC" != 0 ]; then
-	eng_fail resume "$(eng_why)"
-elif ! eng_wait_for 5 status_is "$ID" RUNNING; then
-	eng_fail resume "task status is '$(task_status "$ID")', want RUNNING"
-else
-	eng_pass resume
-fi
+state_of() { task_status "$1"; }
+state_is() { status_is "$1" "$2"; }
+eng_expect_state pause "$ID" PAUSED "${CTR[@]}" task pause "$ID"
+eng_expect_state resume "$ID" RUNNING "${CTR[@]}" task resume "$ID"
 
 # metrics: the shim reads the container's cgroup (v1: memory.usage_in_bytes,
 # v2: memory.usage) and pids.current.

@@ -103,32 +103,10 @@ fi
 # top goes through the shim to the runtime's `ps`.
 eng_expect top 0 "sleep 600" "${DOCKER[@]}" top "$NAME"
 
-eng_run "${DOCKER[@]}" pause "$NAME"
-if [ "$RC" != 0 ]; then
-	eng_fail pause "$(eng_why)"
-elif ! state_is "$NAME" paused; then
-	eng_fail pause "state is '$(state_of "$NAME")', want paused"
-else
-	eng_pass pause
-fi
-eng_run "${DOCKER[@]}" unpause "$NAME"
-if [ "$RC" != 0 ]; then
-	eng_fail unpause "$(eng_why)"
-elif ! state_is "$NAME" running; then
-	eng_fail unpause "state is '$(state_of "$NAME")', want running"
-else
-	eng_pass unpause
-fi
-
+eng_expect_state pause "$NAME" paused "${DOCKER[@]}" pause "$NAME"
+eng_expect_state unpause "$NAME" running "${DOCKER[@]}" unpause "$NAME"
 # stop: SIGTERM is ignored by sleep as PID 1, so this is SIGKILL after 2 s.
-eng_run "${DOCKER[@]}" stop --time 2 "$NAME"
-if [ "$RC" != 0 ]; then
-	eng_fail stop "$(eng_why)"
-elif ! eng_wait_for 10 state_is "$NAME" exited; then
-	eng_fail stop "state is '$(state_of "$NAME")', want exited"
-else
-	eng_pass stop
-fi
+eng_expect_state stop "$NAME" exited "${DOCKER[@]}" stop --time 2 "$NAME"
 
 eng_run "${DOCKER[@]}" rm "$NAME"
 if [ "$RC" != 0 ]; then

@@ -163,6 +163,21 @@ eng_expect() {
 	fi
 }
 
+# eng_expect_state CHECK NAME STATE CMD...: CMD succeeds and, within 10 s, the
+# engine reports NAME in STATE (through the script's state_of/state_is).
+eng_expect_state() {
+	local check=$1 name=$2 want=$3
+	shift 3
+	eng_run "$@"
+	if [ "$RC" != 0 ]; then
+		eng_fail "$check" "$(eng_why)"
+	elif ! eng_wait_for 10 state_is "$name" "$want"; then
+		eng_fail "$check" "state is '$(state_of "$name")', want $want"
+	else
+		eng_pass "$check"
+	fi
+}
+
 # eng_tutorial ENGINE IMAGE [VAR=VALUE...]: runs the tutorial's section 7
 # (docs/examples/07-engines.sh) for ENGINE against this script's daemon, with
 # the variables given, and checks what the text claims: the program is pid 1,

@@ -158,32 +158,10 @@ fi
 
 eng_expect top 0 "sleep 600" "${PODMAN[@]}" top "$NAME" pid args
 
-eng_run "${PODMAN[@]}" pause "$NAME"
-if [ "$RC" != 0 ]; then
-	eng_fail pause "$(eng_why)"
-elif ! state_is "$NAME" paused; then
-	eng_fail pause "state is '$(state_of "$NAME")', want paused"
-else
-	eng_pass pause
-fi
-eng_run "${PODMAN[@]}" unpause "$NAME"
-if [ "$RC" != 0 ]; then
-	eng_fail unpause "$(eng_why)"
-elif ! state_is "$NAME" running; then
-	eng_fail unpause "state is '$(state_of "$NAME")', want running"
-else
-	eng_pass unpause
-fi
-
+eng_expect_state pause "$NAME" paused "${PODMAN[@]}" pause "$NAME"
+eng_expect_state unpause "$NAME" running "${PODMAN[@]}" unpause "$NAME"
 # stop: SIGTERM is ignored by sleep as PID 1, so this is SIGKILL after 2 s.
-eng_run "${PODMAN[@]}" stop --time 2 "$NAME"
-if [ "$RC" != 0 ]; then
-	eng_fail stop "$(eng_why)"
-elif ! eng_wait_for 10 state_is "$NAME" exited; then
-	eng_fail stop "state is '$(state_of "$NAME")', want exited"
-else
-	eng_pass stop
-fi
+eng_expect_state stop "$NAME" exited "${PODMAN[@]}" stop --time 2 "$NAME"
 
 eng_run "${PODMAN[@]}" rm "$NAME"
 if [ "$RC" != 0 ]; then
