@@ -504,11 +504,17 @@ mod tests {
         assert!(err.contains("galaxy"), "{err}");
     }
 
+    /// Validates against a bundle directory of its own (tests run in
+    /// parallel), removed afterwards.
     fn validate_text(text: &[u8]) -> Result<(), SpecError> {
-        let dir = std::env::temp_dir().join(format!("hull-spec-test-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("hull-spec-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(dir.join("rootfs")).unwrap();
         let spec = parse(text, "config.json").unwrap();
-        validate(&spec, &dir)
+        let result = validate(&spec, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        result
     }
 
     #[test]
