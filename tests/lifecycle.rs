@@ -60,6 +60,37 @@ fn run_reports_death_by_signal_as_128_plus_signal() {
     assert_eq!(r.code, 137, "{r:?}");
 }
 
+/// A foreground `run` passes the signals it gets on to the container (which
+/// leads its own session, so a terminal's Ctrl-C reaches it only this way),
+/// and exits with the container's status.
+#[test]
+fn foreground_run_forwards_signals_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    let b = Bundle::busybox(&[
+        "sh",
+        "-c",
+        // Gives up after about 5 s, so that a lost signal fails the test instead of hanging it.
+        "trap 'echo got TERM; exit 3' TERM; trap 'echo got INT' INT; echo ready; \
+         i=0; while [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; echo no signal",
+    ]);
+    let c = Container::new(b);
+    let mut child = c
+        .hull_cmd(&["run", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signalling the hull process this test started.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(lines.next().unwrap().unwrap(), "got INT");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(lines.next().unwrap().unwrap(), "got TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}
+
 #[test]
 fn start_of_a_running_container_fails_clearly() {
     let c = Container::new(Bundle::busybox(&["sleep", "100"]));
