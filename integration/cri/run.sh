@@ -160,36 +160,6 @@ eng_defer cri_cleanup
 
 # ------------------------------------------------------------- images
 
-# make_image NAME ROOTFS_DIR CONFIG: an OCI layout by hand (the uncompressed
-# layer tar is its own diff_id), imported into the CRI's namespace.
-# CONFIG is the image config's "config" object.
-make_image() {
-	local name=$1 rootfs=$2 config=$3 dir=$ENG_TMP/image-${1##*/}
-	local blobs=$dir/blobs/sha256
-	mkdir -p "$blobs"
-	add_blob() {
-		local digest size
-		digest=$(sha256sum "$1" | cut -d' ' -f1)
-		size=$(stat -c %s "$1")
-		mv "$1" "$blobs/$digest"
-		echo "$digest $size"
-	}
-	local layer cfg manifest
-	tar -C "$rootfs" -cf "$dir/layer.tar" . || eng_fatal "tar $rootfs"
-	read -r -a layer < <(add_blob "$dir/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$config" "${layer[0]}" >"$dir/config.json"
-	read -r -a cfg < <(add_blob "$dir/config.json")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-		"${cfg[0]}" "${cfg[1]}" "${layer[0]}" "${layer[1]}" >"$dir/manifest.json"
-	read -r -a manifest < <(add_blob "$dir/manifest.json")
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-		"${manifest[0]}" "${manifest[1]}" "$name" >"$dir/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
-	tar -C "$dir" -cf "$dir.tar" . || eng_fatal "could not tar the layout of $name"
-	eng_run "${CTR[@]}" image import "$dir.tar"
-	[ "$RC" = 0 ] || eng_fatal "ctr image import $name: $(eng_why)"
-}
 
 t0=$(date +%s.%N)
 PATH_ENV='"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
@@ -198,10 +168,10 @@ pause=$ENG_TMP/pause-rootfs
 mkdir -p "$pause/bin" "$pause/dev" "$pause/proc" "$pause/sys" "$pause/etc"
 cp "$(command -v busybox)" "$pause/bin/busybox"
 ln -s busybox "$pause/bin/sleep"
-make_image "$PAUSE_IMAGE" "$pause" "{$PATH_ENV,\"Entrypoint\":[\"/bin/sleep\",\"2147483647\"]}"
+eng_ctr_image "$PAUSE_IMAGE" "$pause" "{$PATH_ENV,\"Entrypoint\":[\"/bin/sleep\",\"2147483647\"]}"
 # The containers' image: a busybox root filesystem.
 "$ENG_REPO/scripts/busybox-rootfs.sh" "$ENG_TMP/bb-rootfs" || eng_fatal "busybox-rootfs.sh failed"
-make_image "$IMAGE" "$ENG_TMP/bb-rootfs" "{$PATH_ENV,\"Cmd\":[\"sh\"]}"
+eng_ctr_image "$IMAGE" "$ENG_TMP/bb-rootfs" "{$PATH_ENV,\"Cmd\":[\"sh\"]}"
 eng_log "images imported in $(eng_elapsed "$t0")s"
 
 # ------------------------------------------------------------- checks

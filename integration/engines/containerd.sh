@@ -43,39 +43,8 @@ eng_defer ctr_cleanup
 
 # ------------------------------------------------------------------- image
 
-# An OCI image layout made by hand: the uncompressed rootfs tarball is the one
-# layer (so its digest is also its diff_id), plus a config, a manifest and an
-# index naming the image for containerd.
-make_image() {
-	local dir=$ENG_TMP/image blobs=$ENG_TMP/image/blobs/sha256
-	mkdir -p "$blobs"
-	eng_rootfs_tar "$ENG_TMP/layer.tar"
-
-	# add_blob FILE: move FILE into the layout, print "DIGEST SIZE".
-	add_blob() {
-		local digest size
-		digest=$(sha256sum "$1" | cut -d' ' -f1)
-		size=$(stat -c %s "$1")
-		mv "$1" "$blobs/$digest"
-		echo "$digest $size"
-	}
-	local layer config manifest
-	read -r -a layer < <(add_blob "$ENG_TMP/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"${layer[0]}" >"$ENG_TMP/config.json"
-	read -r -a config < <(add_blob "$ENG_TMP/config.json")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-		"${config[0]}" "${config[1]}" "${layer[0]}" "${layer[1]}" >"$ENG_TMP/manifest.json"
-	read -r -a manifest < <(add_blob "$ENG_TMP/manifest.json")
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-		"${manifest[0]}" "${manifest[1]}" "$IMAGE" >"$dir/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
-	tar -C "$dir" -cf "$ENG_TMP/image.tar" . || eng_fatal "could not tar the image layout"
-
-	eng_run "${CTR[@]}" image import "$ENG_TMP/image.tar"
-	[ "$RC" = 0 ] || eng_fatal "ctr image import: $(eng_why)"
-}
-make_image
+"$ENG_REPO/scripts/busybox-rootfs.sh" "$ENG_TMP/rootfs" || eng_fatal "busybox-rootfs.sh failed"
+eng_ctr_image "$IMAGE" "$ENG_TMP/rootfs" '{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]}'
 
 # Status column of `ctr task ls` for a task (RUNNING, PAUSED, STOPPED...).
 task_status() { "${CTR[@]}" task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
@@ -101,12 +70,7 @@ else
 fi
 
 # The task really runs on the runtime under test: it can read its state.
-eng_run "$RUNTIME" --root "$RUNTIME_ROOT" state "$ID"
-if [ "$RC" = 0 ] && grep -Eq '"status": ?"running"' <<<"$OUT"; then
-	eng_pass runtime-state
-else
-	eng_fail runtime-state "$RUNTIME --root $RUNTIME_ROOT state $ID; $(eng_why)"
-fi
+eng_runtime_state "$ID" "$RUNTIME_ROOT"
 
 # exec: output and exit code of a second process in the running container.
 eng_expect exec 3 "exec in $ID" \

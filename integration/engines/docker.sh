@@ -82,13 +82,7 @@ fi
 # The container really runs on the runtime under test: it can read its
 # state from the shim's runtime root.
 id=$("${DOCKER[@]}" inspect --format '{{.Id}}' "$NAME" 2>/dev/null)
-root=$D/exec/runtime-runc/moby
-eng_run "$RUNTIME" --root "$root" state "${id:-$NAME}"
-if [ "$RC" = 0 ] && grep -Eq '"status": ?"running"' <<<"$OUT"; then
-	eng_pass runtime-state
-else
-	eng_fail runtime-state "$RUNTIME --root $root state ${id:-$NAME}; $(eng_why)"
-fi
+eng_runtime_state "${id:-$NAME}" "$D/exec/runtime-runc/moby"
 
 eng_expect exec 4 "exec in $NAME" \
 	"${DOCKER[@]}" exec "$NAME" sh -c "echo exec in $NAME; exit 4"

@@ -119,6 +119,39 @@ eng_rootfs_tar() {
 	tar -C "$dir" -cf "$1" . || eng_fatal "could not tar the rootfs"
 }
 
+# eng_ctr_image NAME ROOTFS_DIR CONFIG: an OCI image layout made by hand
+# (the uncompressed rootfs tarball is the one layer, so its digest is also its
+# diff_id; a config, a manifest and an index naming the image), imported with
+# "${CTR[@]}" (the caller's ctr with address and namespace). CONFIG is the
+# image config's "config" object.
+eng_ctr_image() {
+	local name=$1 rootfs=$2 config=$3 dir=$ENG_TMP/image-${1##*/}
+	local blobs=$dir/blobs/sha256
+	mkdir -p "$blobs"
+	add_blob() {
+		local digest size
+		digest=$(sha256sum "$1" | cut -d' ' -f1)
+		size=$(stat -c %s "$1")
+		mv "$1" "$blobs/$digest"
+		echo "$digest $size"
+	}
+	local layer cfg manifest
+	tar -C "$rootfs" -cf "$dir/layer.tar" . || eng_fatal "tar $rootfs"
+	read -r -a layer < <(add_blob "$dir/layer.tar")
+	printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$config" "${layer[0]}" >"$dir/config.json"
+	read -r -a cfg < <(add_blob "$dir/config.json")
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+		"${cfg[0]}" "${cfg[1]}" "${layer[0]}" "${layer[1]}" >"$dir/manifest.json"
+	read -r -a manifest < <(add_blob "$dir/manifest.json")
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
+		"${manifest[0]}" "${manifest[1]}" "$name" >"$dir/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	tar -C "$dir" -cf "$dir.tar" . || eng_fatal "could not tar the layout of $name"
+	eng_run "${CTR[@]}" image import "$dir.tar"
+	[ "$RC" = 0 ] || eng_fatal "ctr image import $name: $(eng_why)"
+}
+
 # --------------------------------------------------------- running commands
 
 # eng_run CMD...: run CMD with a time limit; sets OUT (stdout), ERR (stderr), RC.
@@ -175,6 +208,18 @@ eng_expect_state() {
 		eng_fail "$check" "state is '$(state_of "$name")', want $want"
 	else
 		eng_pass "$check"
+	fi
+}
+
+# eng_runtime_state ID [ROOT]: the container really runs on the runtime under
+# test, which reads its state (from ROOT, or its default state directory).
+eng_runtime_state() {
+	local id=$1 root=(${2:+--root "$2"})
+	eng_run "$RUNTIME" "${root[@]}" state "$id"
+	if [ "$RC" = 0 ] && grep -Eq '"status": ?"running"' <<<"$OUT"; then
+		eng_pass runtime-state
+	else
+		eng_fail runtime-state "$RUNTIME ${root[*]} state $id; $(eng_why)"
 	fi
 }
 

@@ -138,12 +138,7 @@ fi
 # The container really runs on the runtime under test (conmon passes no
 # --root, so the runtime's default state dir): it can read its state.
 id=$(podman inspect --format '{{.Id}}' "$NAME" 2>/dev/null)
-eng_run "$RUNTIME" state "${id:-$NAME}"
-if [ "$RC" = 0 ] && grep -Eq '"status": ?"running"' <<<"$OUT"; then
-	eng_pass runtime-state
-else
-	eng_fail runtime-state "$RUNTIME state ${id:-$NAME}; $(eng_why)"
-fi
+eng_runtime_state "${id:-$NAME}"
 
 eng_expect exec 4 "exec in $NAME" \
 	"${PODMAN[@]}" exec "$NAME" sh -c "echo exec in $NAME; exit 4"
