@@ -7,6 +7,7 @@ pub mod container;
 pub mod hooks;
 pub mod namespaces;
 pub mod process;
+pub mod procfs;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spec;

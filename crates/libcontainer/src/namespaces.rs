@@ -29,6 +29,8 @@ pub enum NamespaceError {
     WrongType { index: usize, path: PathBuf, actual: &'static str, expected: &'static str },
     #[error("write {path}: {source}")]
     WriteMap { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Proc(#[from] crate::procfs::ProcError),
     #[error("{op}: {errno}")]
     Sys { op: String, errno: Errno },
 }
@@ -192,7 +194,11 @@ pub fn plan(spec: &Spec, cgroup_placement_first: bool) -> Result<NamespacePlan, 
         // Everything new is created after joining the user namespace.
         clone_flags = CloneFlags::empty();
         unshare_flags = new;
-        if new.contains(CloneFlags::CLONE_NEWPID) {
+        // setns(pid) and unshare(CLONE_NEWPID) both place only our children
+        // in the namespace: the init must be a child of the process that
+        // entered it.
+        let join_pid = joins.iter().any(|j| j.kind == LinuxNamespaceType::Pid);
+        if new.contains(CloneFlags::CLONE_NEWPID) || join_pid {
             second_fork = true;
         }
         // unshare(CLONE_NEWPID/NEWTIME) only affects children: the second fork covers pid;
@@ -257,8 +263,8 @@ impl NamespacePlan {
         for (clock, secs, nanos) in &self.time_offsets {
             text.push_str(&format!("{clock} {secs} {nanos}\n"));
         }
-        std::fs::write("/proc/self/timens_offsets", text)
-            .map_err(|source| NamespaceError::WriteMap { path: "/proc/self/timens_offsets".into(), source })?;
+        let proc = crate::procfs::ProcFs::open()?;
+        proc.write(&proc.own("timens_offsets"), text.as_bytes())?;
         Ok(Some(own.into()))
     }
 
@@ -294,22 +300,20 @@ pub fn write_id_maps(pid: i32, uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -
         run_map_helper("newgidmap", pid, gid)?;
         return Ok(());
     }
+    // Through a private procfs: a map written elsewhere would leave the
+    // container's ids unmapped at best (CVE-2025-52881).
+    let proc = crate::procfs::ProcFs::open()?;
     if !gid.is_empty() {
         if !privileged {
             // An unprivileged writer may only map its own gid after giving up setgroups(2).
-            write_proc(pid, "setgroups", "deny")?;
+            proc.write(&format!("{pid}/setgroups"), b"deny")?;
         }
-        write_proc(pid, "gid_map", &format_map(gid))?;
+        proc.write(&format!("{pid}/gid_map"), format_map(gid).as_bytes())?;
     }
     if !uid.is_empty() {
-        write_proc(pid, "uid_map", &format_map(uid))?;
+        proc.write(&format!("{pid}/uid_map"), format_map(uid).as_bytes())?;
     }
     Ok(())
-}
-
-fn write_proc(pid: i32, file: &str, text: &str) -> Result<(), NamespaceError> {
-    let path = format!("/proc/{pid}/{file}");
-    std::fs::write(&path, text).map_err(|source| NamespaceError::WriteMap { path, source })
 }
 
 fn run_map_helper(helper: &str, pid: i32, maps: &[LinuxIdMapping]) -> Result<(), NamespaceError> {

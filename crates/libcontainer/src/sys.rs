@@ -447,6 +447,13 @@ pub fn join_session_keyring(name: &CStr) -> SysResult<()> {
     Ok(())
 }
 
+/// kill(2) with a signal number (real-time ones included; 0 probes).
+pub fn kill(pid: i32, sig: i32) -> SysResult<()> {
+    // SAFETY: plain syscall with integer arguments.
+    check(unsafe { libc::kill(pid, sig) } as libc::c_long)?;
+    Ok(())
+}
+
 pub fn set_child_subreaper() -> SysResult<()> {
     prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0).map(|_| ())
 }
@@ -501,4 +508,62 @@ pub fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> SysResult<(usize, Option<Own
 /// Is the effective uid 0?
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
+}
+
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSMOUNT_CLOEXEC: u32 = 1;
+
+/// A new, detached instance of filesystem `fstype` (fsopen + fsconfig +
+/// fsmount): a mount that exists only as the returned descriptor, so nothing
+/// anyone else mounts can cover or replace it. `options` are string
+/// parameters; `attrs` are MOUNT_ATTR_* flags of the mount.
+pub fn fsmount_new(fstype: &CStr, options: &[(&CStr, &CStr)], attrs: u64) -> SysResult<OwnedFd> {
+    // SAFETY: NUL-terminated name, integer flags.
+    let fs = check(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })?;
+    // SAFETY: new descriptor owned by us.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    for (key, value) in options {
+        // SAFETY: key and value are NUL-terminated and outlive the call.
+        check(unsafe {
+            libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0)
+        })?;
+    }
+    // SAFETY: integer arguments, null key and value as the command requires.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: integer arguments.
+    let mnt = check(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })?;
+    // SAFETY: new descriptor owned by us.
+    Ok(unsafe { OwnedFd::from_raw_fd(mnt as RawFd) })
+}
+
+/// The filesystem magic number of the file behind `fd` (statfs f_type).
+pub fn fs_magic(fd: RawFd) -> SysResult<i64> {
+    // SAFETY: statfs is a plain C struct, zero is valid; fstatfs fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` lives through the call.
+    check(unsafe { libc::fstatfs(fd, &mut st) } as libc::c_long)?;
+    Ok(st.f_type as i64)
+}
+
+/// Bind-mounts the file or directory behind `source` (any descriptor, O_PATH
+/// included) onto the one behind `target`: nothing is looked up by name, so
+/// neither end can be swapped for something else between check and use.
+pub fn bind_fd_onto_fd(source: RawFd, target: RawFd, recursive: bool) -> SysResult<()> {
+    let mut flags = libc::OPEN_TREE_CLONE | libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    let tree = open_tree(source, c"", flags)?;
+    move_mount(tree.as_raw_fd(), c"", target, c"", libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH)
 }

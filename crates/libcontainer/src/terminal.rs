@@ -11,6 +11,7 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::sys::socket::{self, ControlMessage, MsgFlags};
 
+use crate::procfs::ProcFs;
 use crate::rootfs::{resolve_in_root, Create};
 use crate::sys;
 
@@ -20,6 +21,8 @@ pub enum TerminalError {
     Sys { op: &'static str, errno: Errno },
     #[error("console socket: no terminal descriptor received")]
     NoFd,
+    #[error("console: /dev/ptmx is not the pty multiplexer (character device 5:2): refusing to open it")]
+    NotPtmx,
     #[error("connect to console socket {}: {errno}", path.display())]
     Connect { path: std::path::PathBuf, errno: Errno },
 }
@@ -32,21 +35,12 @@ fn err(op: &'static str) -> impl FnOnce(Errno) -> TerminalError {
 /// size, binds the slave over /dev/console (inside `root` when given), sends
 /// the master over `socket` and returns the slave.
 pub fn setup_console(
+    proc: &ProcFs,
     socket: &OwnedFd,
     size: Option<(u16, u16)>,
     root: Option<&OwnedFd>,
 ) -> Result<OwnedFd, TerminalError> {
-    let ptmx = match root {
-        Some(r) => {
-            let p = resolve_in_root(r, Path::new("/dev/ptmx"), Create::Nothing)
-                .map_err(|_| TerminalError::Sys { op: "find /dev/ptmx", errno: Errno::ENOENT })?;
-            // Reopen through the magic link: the ptmx of the container's own devpts.
-            sys::openat2(libc::AT_FDCWD, &crate::rootfs::mounts::proc_fd_path(&p), libc::O_RDWR | libc::O_NOCTTY, 0, 0)
-                .map_err(err("open /dev/ptmx"))?
-        }
-        None => sys::openat2(libc::AT_FDCWD, c"/dev/ptmx", libc::O_RDWR | libc::O_NOCTTY, 0, 0)
-            .map_err(err("open /dev/ptmx"))?,
-    };
+    let ptmx = open_ptmx(proc, root)?;
     sys::unlockpt(ptmx.as_raw_fd()).map_err(err("unlock pty"))?;
     if let Some((rows, cols)) = size {
         sys::set_winsize(ptmx.as_raw_fd(), rows, cols).map_err(err("set terminal size"))?;
@@ -55,21 +49,76 @@ pub fn setup_console(
     // that a container could redirect.
     let slave = sys::open_pty_peer(ptmx.as_raw_fd()).map_err(err("open the pty slave"))?;
     if let Some(r) = root {
-        let target = resolve_in_root(r, Path::new("/dev/console"), Create::File)
-            .map_err(|_| TerminalError::Sys { op: "create /dev/console", errno: Errno::EIO })?;
-        let src = crate::rootfs::mounts::proc_fd_path(&slave);
-        let dst = crate::rootfs::mounts::proc_fd_path(&target);
-        nix::mount::mount(
-            Some(src.as_c_str()),
-            dst.as_c_str(),
-            None::<&str>,
-            nix::mount::MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(err("bind the pty over /dev/console"))?;
+        bind_console(r, &slave)?;
     }
     send_fd(socket.as_raw_fd(), ptmx.as_raw_fd(), b"/dev/ptmx").map_err(err("send the pty master"))?;
     Ok(slave)
+}
+
+fn is_ptmx(st: &nix::sys::stat::FileStat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == nix::sys::stat::makedev(5, 2)
+}
+
+/// The container's /dev/ptmx (normally a link to its own devpts's
+/// pts/ptmx), checked to be the pty multiplexer (5:2) before it is opened:
+/// with a /dev shared with another container, the name could lead to any
+/// file, and opening a device can already do something.
+fn open_ptmx(proc: &ProcFs, root: Option<&OwnedFd>) -> Result<OwnedFd, TerminalError> {
+    let path = match root {
+        Some(r) => resolve_in_root(r, Path::new("/dev/ptmx"), Create::Nothing)
+            .map_err(|_| TerminalError::Sys { op: "find /dev/ptmx", errno: Errno::ENOENT })?,
+        None => sys::openat2(libc::AT_FDCWD, c"/dev/ptmx", libc::O_PATH, 0, libc::RESOLVE_NO_MAGICLINKS)
+            .map_err(err("find /dev/ptmx"))?,
+    };
+    let before = nix::sys::stat::fstat(path.as_raw_fd()).map_err(err("stat /dev/ptmx"))?;
+    if !is_ptmx(&before) {
+        return Err(TerminalError::NotPtmx);
+    }
+    let ptmx = proc
+        .reopen(&path, libc::O_RDWR | libc::O_NOCTTY)
+        .map_err(|e| TerminalError::Sys { op: "open /dev/ptmx", errno: e.errno() })?;
+    let after = nix::sys::stat::fstat(ptmx.as_raw_fd()).map_err(err("stat /dev/ptmx"))?;
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino) || !is_ptmx(&after) {
+        return Err(TerminalError::NotPtmx);
+    }
+    Ok(ptmx)
+}
+
+/// Binds the pty slave over /dev/console: onto a file made just now under
+/// the container's /dev, whatever was there before (a symlink to a /proc
+/// file, say, from a /dev shared with another container) removed first —
+/// never onto a name that could be swapped between check and use
+/// (CVE-2025-52565).
+fn bind_console(root: &OwnedFd, slave: &OwnedFd) -> Result<(), TerminalError> {
+    use nix::fcntl::OFlag;
+    use nix::unistd::UnlinkatFlags;
+    let dev = resolve_in_root(root, Path::new("/dev"), Create::Dir)
+        .map_err(|_| TerminalError::Sys { op: "find /dev", errno: Errno::ENOENT })?;
+    let console = (0..16)
+        .find_map(|_| {
+            match nix::unistd::unlinkat(Some(dev.as_raw_fd()), c"console", UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(errno) => return Some(Err(TerminalError::Sys { op: "replace /dev/console", errno })),
+            }
+            let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+            match nix::fcntl::openat(
+                Some(dev.as_raw_fd()),
+                c"console",
+                flags,
+                nix::sys::stat::Mode::from_bits_truncate(0o600),
+            ) {
+                // SAFETY: openat returned a new descriptor that we now own.
+                Ok(fd) => Some(Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })),
+                // Someone put a file back in between: again.
+                Err(Errno::EEXIST) => None,
+                Err(errno) => Some(Err(TerminalError::Sys { op: "create /dev/console", errno })),
+            }
+        })
+        .unwrap_or(Err(TerminalError::Sys {
+            op: "create /dev/console (it keeps reappearing)",
+            errno: Errno::EEXIST,
+        }))?;
+    sys::bind_fd_onto_fd(slave.as_raw_fd(), console.as_raw_fd(), false).map_err(err("bind the pty over /dev/console"))
 }
 
 /// The socket the child sends the pty master on: the caller's

@@ -62,18 +62,22 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
         // Before setns: the host's cgroup files are reachable only from here.
         cg.join_self()?;
     }
+    // Before setns too: still privileged in the host's mount namespace, we
+    // can have a procfs of the container's pid namespace (which we are in
+    // already) that the container cannot reach or redirect.
+    let proc = crate::procfs::ProcFs::open()?;
     if !cfg.join.is_empty() {
         // One call joins them all, in the kernel's order (user first).
         nix::sched::setns(cfg.init.as_fd(), cfg.join).map_err(sys_err("join the container's namespaces"))?;
     }
     sys::umask(0o022);
     let console = match (cfg.process.terminal, cfg.console_socket) {
-        (true, Some(sock)) => Some(terminal::setup_console(sock, cfg.process.console_size, None)?),
+        (true, Some(sock)) => Some(terminal::setup_console(&proc, sock, cfg.process.console_size, None)?),
         _ => None,
     };
     terminal::new_session(console.as_ref())?;
     drop(console);
-    let (exe, setgroups_denied) = cfg.process.prepare_in_container()?;
+    let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
-    Ok(cfg.process.exec_reporting_to(chan, &exe, cfg.preserve_fds, setgroups_denied)?)
+    Ok(cfg.process.exec_reporting_to(&proc, chan, &exe, cfg.preserve_fds, setgroups_denied)?)
 }

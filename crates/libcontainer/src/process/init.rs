@@ -14,6 +14,7 @@ use super::sync::{Channel, Message, SyncError};
 use super::{ProcessError, ProcessPlan};
 use crate::hooks::{self, HookError};
 use crate::namespaces::{flag_of, name_of, NamespacePlan};
+use crate::procfs::ProcFs;
 use crate::rootfs::{self, Create, RootfsError, RootfsPlan};
 use crate::sys;
 use crate::terminal;
@@ -32,6 +33,8 @@ pub enum InitError {
     Terminal(#[from] terminal::TerminalError),
     #[error(transparent)]
     Cgroup(#[from] crate::cgroups::CgroupError),
+    #[error(transparent)]
+    Proc(#[from] crate::procfs::ProcError),
     #[error("{op}: {errno}")]
     Sys { op: String, errno: Errno },
 }
@@ -45,6 +48,7 @@ impl InitError {
             InitError::Process(ProcessError::Exec { errno, .. } | ProcessError::Sys { errno, .. }) => *errno as i32,
             InitError::Process(ProcessError::NotFound(_)) => libc::ENOENT,
             InitError::Sys { errno, .. } => *errno as i32,
+            InitError::Proc(e) | InitError::Process(ProcessError::Proc(e)) => e.errno() as i32,
             _ => 0,
         }
     }
@@ -135,11 +139,20 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     if ns.child_waits_for_go_first() {
         gate.pass(chan)?;
     }
-    if ns.new_user {
-        // Become root of the new user namespace (if the maps allow it) so that
-        // files made during setup belong to the container's root.
+    // A privileged parent made us non-dumpable before cloning; an
+    // unprivileged one could not (it had to write our id maps, just done):
+    // from here on, no process of the container may open our /proc files.
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make the init non-dumpable"))?;
+    // Become root of the user namespace (if the maps allow it) so that files
+    // made during setup belong to the container's root: our host ids are not
+    // mapped in it, and the kernel refuses to create files for an unmapped
+    // owner (EOVERFLOW).
+    let become_root = || {
         let _ = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
         let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
+    };
+    if ns.new_user {
+        become_root();
     }
     for j in &ns.joins {
         nix::sched::setns(j.fd.as_fd(), flag_of(j.kind)).map_err(sys_err(format!(
@@ -147,6 +160,9 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
             name_of(j.kind),
             j.path.display()
         )))?;
+        if j.kind == oci_spec::runtime::LinuxNamespaceType::User {
+            become_root();
+        }
     }
     if !ns.unshare_flags.is_empty() {
         nix::sched::unshare(ns.unshare_flags).map_err(sys_err(format!("unshare {:?}", ns.unshare_flags)))?;
@@ -159,13 +175,16 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
                 let _ = chan.send(&Message::Pid(child.as_raw()));
                 sys::exit_now(0);
             }
-            ForkResult::Child => {
-                sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
-                    .map_err(sys_err("set the parent-death signal"))?;
-            }
+            // No parent-death signal here: our parent exits right after
+            // the fork, and a signal armed just before that would kill us.
+            // A create that dies is noticed on the sync channel instead.
+            ForkResult::Child => {}
         }
     }
 
+    // Now that the namespaces are final: a procfs of the container's pid
+    // namespace that only we hold, for every write to /proc from here on.
+    let proc = ProcFs::open()?;
     // Device nodes and mount points get exactly the modes config.json says.
     sys::umask(0);
     if let Some(h) = &cfg.hostname {
@@ -184,18 +203,16 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         None => None,
     };
     crate::trace::mark("init: mounts and devices");
-    // Written through the host's /proc before pivot_root: sysctl files act on
-    // the namespaces of the writer, which are already the container's.
+    // sysctl files act on the namespaces of the writer, which are already
+    // the container's. Written through the private procfs: a sysctl value
+    // redirected into kernel/core_pattern is a way out (CVE-2025-52881).
     for (key, value) in &cfg.sysctl {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        std::fs::write(&path, value).map_err(|e| {
-            sys_err(format!("set sysctl {key}={value}"))(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-        })?;
+        proc.write(&format!("sys/{}", key.replace('.', "/")), value.as_bytes())
+            .map_err(|e| sys_err(format!("set sysctl {key}={value}"))(e.errno()))?;
     }
-    if let (Some(plan), Some(root)) = (cfg.rootfs, root.as_ref()) {
+    if let Some(prepared) = root.as_ref() {
         // A missing working directory is created, as runc does.
-        rootfs::resolve_in_root(root, &cfg.process.cwd, Create::Dir)?;
-        let _ = plan;
+        rootfs::resolve_in_root(&prepared.root, &cfg.process.cwd, Create::Dir)?;
     }
     gate.pass(chan)?;
     if cfg.runtime_hooks {
@@ -206,7 +223,9 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         hooks::run(h, &cfg.hook_state, "createContainer")?;
     }
     let console = match (cfg.process.terminal, cfg.console_socket) {
-        (true, Some(sock)) => Some(terminal::setup_console(sock, cfg.process.console_size, root.as_ref())?),
+        (true, Some(sock)) => {
+            Some(terminal::setup_console(&proc, sock, cfg.process.console_size, root.as_ref().map(|p| &p.root))?)
+        }
         _ => None,
     };
     if let (Some(plan), Some(root)) = (cfg.rootfs, root) {
@@ -215,7 +234,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     crate::trace::mark("init: pivot_root, masked and read-only paths");
     terminal::new_session(console.as_ref())?;
     drop(console);
-    let (exe, setgroups_denied) = cfg.process.prepare_in_container()?;
+    let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
 
     // From here the parent may go away at any time (create returns): stop
     // dying with it, and treat its silence as the end.
@@ -249,7 +268,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
             Some(c) => c,
             None => chan,
         };
-        cfg.process.exec_reporting_to(sink_chan, &exe, cfg.preserve_fds, setgroups_denied)
+        cfg.process.exec_reporting_to(&proc, sink_chan, &exe, cfg.preserve_fds, setgroups_denied)
     };
     match result {
         Ok(never) => match never {},

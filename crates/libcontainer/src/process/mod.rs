@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use oci_spec::runtime::{IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Process};
 
+use crate::procfs::{ProcError, ProcFs};
 use crate::sys;
 pub use caps::CapSets;
 pub use rlimits::Rlimit;
@@ -36,19 +37,24 @@ pub enum ProcessError {
     NoAppArmor(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Proc(#[from] ProcError),
     #[error("exec: {0:?} is the runtime's own binary: running it inside the container would let the container overwrite it on the host (CVE-2019-5736)")]
     RuntimeBinary(String),
 }
 
 /// Is `path` (or the interpreter its `#!` line names) hull's own binary?
 /// Executing it inside the container would hand the container a process
-/// whose /proc/<pid>/exe is the host's hull (the CVE-2019-5736 attack).
-fn is_runtime_binary(path: &Path) -> bool {
+/// whose /proc/<pid>/exe is the host's hull (the CVE-2019-5736 attack). Our
+/// own binary is found through the private procfs: the container's /proc
+/// could name any file as our `exe`.
+fn is_runtime_binary(proc: &ProcFs, path: &Path) -> Result<bool, ProcessError> {
     use std::os::unix::fs::MetadataExt;
-    let Ok(own) = std::fs::metadata("/proc/self/exe") else { return false };
-    let same = |p: &Path| std::fs::metadata(p).map(|m| m.dev() == own.dev() && m.ino() == own.ino()).unwrap_or(false);
+    let own = proc.open_own_link("", "exe", libc::O_PATH)?;
+    let own = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&own)).map_err(sys_err("stat our own binary"))?;
+    let same = |p: &Path| std::fs::metadata(p).map(|m| m.dev() == own.st_dev && m.ino() == own.st_ino).unwrap_or(false);
     if same(path) {
-        return true;
+        return Ok(true);
     }
     let mut head = [0u8; 256];
     let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
@@ -56,10 +62,26 @@ fn is_runtime_binary(path: &Path) -> bool {
         let line = head[2..n].split(|&b| b == b'\n').next().unwrap_or_default();
         let interp = String::from_utf8_lossy(line);
         if let Some(first) = interp.split_whitespace().next() {
-            return same(Path::new(first));
+            return Ok(same(Path::new(first)));
         }
     }
-    false
+    Ok(false)
+}
+
+static CALLER_FDS: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+
+/// Notes which of the descriptors 3..3+`n` the caller handed over. Call it
+/// before hull opens anything of its own: with --preserve-fds only these
+/// cross into the container. A number in that range that hull itself was
+/// given (a socket of the sync protocol, a cgroup directory of the host)
+/// must not — that would be CVE-2024-21626 again. Later calls do nothing.
+pub fn note_caller_fds(n: u32) {
+    let open = (3..3 + n as i32).filter(|&fd| nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_ok());
+    let _ = CALLER_FDS.set(open.collect());
+}
+
+fn caller_fds(preserve_fds: u32) -> impl Iterator<Item = i32> {
+    CALLER_FDS.get().map(Vec::as_slice).unwrap_or(&[]).iter().copied().filter(move |&fd| fd < 3 + preserve_fds as i32)
 }
 
 pub fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
@@ -218,10 +240,10 @@ impl ProcessPlan {
 
     /// Finds the program like execvp would, with the container's PATH, inside
     /// the container (call after pivot_root and chdir).
-    pub fn resolve_executable(&self) -> Result<CString, ProcessError> {
+    pub fn resolve_executable(&self, proc: &ProcFs) -> Result<CString, ProcessError> {
         let exe = self.find_executable()?;
         let p = Path::new(std::ffi::OsStr::from_bytes(exe.as_bytes()));
-        if is_runtime_binary(p) {
+        if is_runtime_binary(proc, p)? {
             return Err(ProcessError::RuntimeBinary(p.display().to_string()));
         }
         Ok(exe)
@@ -277,13 +299,12 @@ impl ProcessPlan {
     /// The steps inside the container before the wait for start: working
     /// directory, HOME, the program's path, rlimits and the like. Returns
     /// the program and whether setgroups(2) is denied in this user namespace.
-    pub fn prepare_in_container(&mut self) -> Result<(CString, bool), ProcessError> {
+    pub fn prepare_in_container(&mut self, proc: &ProcFs) -> Result<(CString, bool), ProcessError> {
         self.enter_cwd()?;
         self.add_home();
-        let exe = self.resolve_executable()?;
-        self.apply_attributes()?;
-        let setgroups_denied =
-            std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "deny").unwrap_or(false);
+        let exe = self.resolve_executable(proc)?;
+        self.apply_attributes(proc)?;
+        let setgroups_denied = proc.read(&proc.own("setgroups")).map(|s| s.trim() == "deny").unwrap_or(false);
         Ok((exe, setgroups_denied))
     }
 
@@ -291,6 +312,7 @@ impl ProcessPlan {
     /// with a SeccompListener message, and Exec is announced before execve.
     pub fn exec_reporting_to(
         &self,
+        proc: &ProcFs,
         chan: &mut sync::Channel,
         exe: &CString,
         preserve_fds: u32,
@@ -305,12 +327,12 @@ impl ProcessPlan {
         let mut announce = || {
             let _ = chan.borrow_mut().send(&sync::Message::Exec);
         };
-        self.finalize_and_exec(exe, preserve_fds, setgroups_denied, &mut sink, &mut announce)
+        self.finalize_and_exec(proc, exe, preserve_fds, setgroups_denied, &mut sink, &mut announce)
     }
 
     /// Process attributes that need privileges we still have: rlimits, the
     /// OOM score, I/O priority, scheduler, personality.
-    pub fn apply_attributes(&self) -> Result<(), ProcessError> {
+    pub fn apply_attributes(&self, proc: &ProcFs) -> Result<(), ProcessError> {
         if let Err((l, errno)) = rlimits::apply(&self.rlimits) {
             let cur = rlimits::current_hard(l.resource);
             let hint = if errno == Errno::EPERM && l.hard > cur {
@@ -321,9 +343,8 @@ impl ProcessPlan {
             return Err(ProcessError::Rlimit { name: rlimits::name(l.name), soft: l.soft, hard: l.hard, errno, hint });
         }
         if let Some(adj) = self.oom_score_adj {
-            std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
-                sys_err(format!("set oom_score_adj to {adj}"))(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-            })?;
+            proc.write(&proc.own("oom_score_adj"), adj.to_string().as_bytes())
+                .map_err(|e| sys_err(format!("set oom_score_adj to {adj}"))(e.errno()))?;
         }
         if let Some((class, prio)) = self.io_priority {
             sys::ioprio_set(class, prio).map_err(sys_err("set the I/O priority"))?;
@@ -353,6 +374,7 @@ impl ProcessPlan {
     /// notification listener, if the profile has one.
     pub fn finalize_and_exec(
         &self,
+        proc: &ProcFs,
         exe: &CString,
         preserve_fds: u32,
         in_new_userns_without_setgroups: bool,
@@ -367,32 +389,33 @@ impl ProcessPlan {
             }
             Ok(())
         };
+        // Labels go through the private procfs: written through the
+        // container's /proc they could be redirected, leaving the program
+        // unconfined or writing the profile name into another file
+        // (CVE-2025-52881).
         if let Some(label) = &self.selinux_label {
             if selinux_enabled() {
-                std::fs::write("/proc/self/attr/exec", label).map_err(|e| {
-                    sys_err("set the SELinux exec label")(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-                })?;
+                proc.write(&proc.own("attr/exec"), label.as_bytes())
+                    .map_err(|e| sys_err("set the SELinux exec label")(e.errno()))?;
             }
         }
         if let Some(profile) = &self.apparmor_profile {
-            let path = if Path::new("/proc/self/attr/apparmor/exec").exists() {
-                "/proc/self/attr/apparmor/exec"
-            } else {
-                "/proc/self/attr/exec"
+            let text = format!("exec {profile}");
+            let r = match proc.write(&proc.own("attr/apparmor/exec"), text.as_bytes()) {
+                Err(ProcError::Access { errno: Errno::ENOENT, .. }) => {
+                    proc.write(&proc.own("attr/exec"), text.as_bytes())
+                }
+                r => r,
             };
-            std::fs::write(path, format!("exec {profile}")).map_err(|e| {
-                sys_err(format!("set AppArmor profile {profile}"))(Errno::from_raw(
-                    e.raw_os_error().unwrap_or(libc::EIO),
-                ))
-            })?;
+            r.map_err(|e| sys_err(format!("set AppArmor profile {profile}"))(e.errno()))?;
         }
         // (Before any seccomp filter, which may not allow these calls.)
-        // Nothing of hull's may leak into the container (CVE-2024-21626): every
-        // descriptor above the preserved ones closes on exec.
-        for fd in 3..3 + preserve_fds as i32 {
+        // Nothing of hull's may leak into the container (CVE-2024-21626):
+        // every descriptor closes on exec but those the caller handed over.
+        sys::cloexec_from(3).map_err(sys_err("mark descriptors close-on-exec"))?;
+        for fd in caller_fds(preserve_fds) {
             let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()));
         }
-        sys::cloexec_from(3 + preserve_fds).map_err(sys_err("mark descriptors close-on-exec"))?;
         sys::unblock_all_signals();
         if let Some(c) = &self.caps {
             caps::drop_bounding(c.bounding, self.last_cap)

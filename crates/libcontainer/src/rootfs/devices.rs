@@ -70,7 +70,7 @@ fn split(path: &Path) -> (&Path, &std::ffi::OsStr) {
 /// `dev` is the container's /dev, already resolved, for the common case.
 fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool, dev: Option<&OwnedFd>) -> Result<(), RootfsError> {
     if bind {
-        let target = resolve_in_root(root, &d.path, Create::File)?;
+        let target = super::file_target(root, &d.path)?;
         let src = sys::cstring(d.path.as_os_str().as_bytes());
         let tree = sys::open_tree(libc::AT_FDCWD, &src, libc::OPEN_TREE_CLONE).map_err(|errno| match errno {
             Errno::ENOENT => RootfsError::NoHostDevice { path: d.path.clone() },

@@ -40,6 +40,8 @@ pub enum RootfsError {
         path.display()
     )]
     NoHostDevice { path: PathBuf },
+    #[error("maskedPaths: the host's /dev/null is not the null device (character device 1:3): refusing to mask files with it")]
+    NotNullDevice,
 }
 
 fn path_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> RootfsError + 'a {
@@ -137,6 +139,56 @@ pub fn resolve_in_root(root: &OwnedFd, path: &Path, create: Create) -> Result<Ow
     Ok(parent)
 }
 
+/// A file to bind something over at `path` inside the rootfs: the entry
+/// itself, never what a symlink there points to (a symlink is replaced by an
+/// empty file), and never a directory. With a /dev shared with another
+/// container, following a link here would put a host device over any file
+/// the link names.
+pub fn file_target(root: &OwnedFd, path: &Path) -> Result<OwnedFd, RootfsError> {
+    use nix::fcntl::OFlag;
+    let parent = resolve_in_root(root, path.parent().unwrap_or(Path::new("/")), Create::Dir)?;
+    let name = sys::cstring(path.file_name().unwrap_or_default().as_bytes());
+    for _ in 0..16 {
+        match sys::openat2(parent.as_raw_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW, 0, libc::RESOLVE_BENEATH) {
+            Ok(fd) => {
+                let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(path_err("stat", path))?;
+                match st.st_mode & libc::S_IFMT {
+                    libc::S_IFDIR => {
+                        return Err(RootfsError::Path {
+                            op: "bind a file over",
+                            path: path.into(),
+                            errno: Errno::EISDIR,
+                        })
+                    }
+                    libc::S_IFLNK => {
+                        match nix::unistd::unlinkat(
+                            Some(parent.as_raw_fd()),
+                            name.as_c_str(),
+                            nix::unistd::UnlinkatFlags::NoRemoveDir,
+                        ) {
+                            Ok(()) | Err(Errno::ENOENT) => continue,
+                            Err(errno) => {
+                                return Err(RootfsError::Path { op: "replace a symlink at", path: path.into(), errno })
+                            }
+                        }
+                    }
+                    _ => return Ok(fd),
+                }
+            }
+            Err(Errno::ENOENT) => {}
+            Err(errno) => return Err(RootfsError::Path { op: "resolve", path: path.into(), errno }),
+        }
+        let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+        match nix::fcntl::openat(Some(parent.as_raw_fd()), name.as_c_str(), flags, Mode::from_bits_truncate(0o644)) {
+            // SAFETY: openat returned a new descriptor that we now own.
+            Ok(fd) => return Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }),
+            Err(Errno::EEXIST) => continue,
+            Err(errno) => return Err(RootfsError::Path { op: "create", path: path.into(), errno }),
+        }
+    }
+    Err(RootfsError::Path { op: "create (it keeps changing)", path: path.into(), errno: Errno::EAGAIN })
+}
+
 /// Everything the child needs to build the root filesystem, decided by the parent.
 #[derive(Debug, Clone)]
 pub struct RootfsPlan {
@@ -206,6 +258,14 @@ pub fn parse_propagation(s: &str) -> Option<MsFlags> {
     })
 }
 
+/// What `prepare` hands to `finish`.
+pub struct Prepared {
+    /// The rootfs mount.
+    pub root: OwnedFd,
+    /// What masks files, taken from the host before pivot_root.
+    null: Option<paths::NullSource>,
+}
+
 /// First half, before the createContainer hooks: make the rootfs a mount of
 /// its own, mount everything from config.json, populate /dev. Returns the
 /// descriptor of the rootfs mount. `before_cgroup_mount` runs once before
@@ -213,7 +273,7 @@ pub fn parse_propagation(s: &str) -> Option<MsFlags> {
 pub fn prepare<E: From<RootfsError>>(
     plan: &RootfsPlan,
     before_cgroup_mount: &mut dyn FnMut() -> Result<(), E>,
-) -> Result<OwnedFd, E> {
+) -> Result<Prepared, E> {
     let crootfs = sys::cstring(plan.rootfs.as_os_str().as_bytes());
     if plan.new_mount_ns {
         // Nothing we mount from here on may propagate back to the host.
@@ -265,12 +325,14 @@ pub fn prepare<E: From<RootfsError>>(
     } else if !plan.devices.is_empty() {
         devices::create_devices(&root, &plan.devices, plan.bind_devices)?;
     }
-    Ok(root)
+    let null = if plan.new_mount_ns && !plan.masked_paths.is_empty() { Some(paths::open_null()?) } else { None };
+    Ok(Prepared { root, null })
 }
 
 /// Second half, after the createContainer hooks: switch root, then hide and
 /// freeze what must not be touched.
-pub fn finish(plan: &RootfsPlan, root: OwnedFd) -> Result<(), RootfsError> {
+pub fn finish(plan: &RootfsPlan, prepared: Prepared) -> Result<(), RootfsError> {
+    let Prepared { root, null } = prepared;
     if !plan.new_mount_ns {
         pivot::chroot_into(&root, &plan.rootfs)?;
         return Ok(());
@@ -281,7 +343,9 @@ pub fn finish(plan: &RootfsPlan, root: OwnedFd) -> Result<(), RootfsError> {
         pivot::pivot_root(&root, &plan.rootfs)?;
     }
     drop(root);
-    paths::mask_paths(&plan.masked_paths)?;
+    if let Some(mut null) = null {
+        paths::mask_paths(&plan.masked_paths, &mut null)?;
+    }
     paths::readonly_paths(&plan.readonly_paths)?;
     if plan.readonly {
         sys::mount_setattr(libc::AT_FDCWD, c"/", 0, libc::MOUNT_ATTR_RDONLY, 0, 0)

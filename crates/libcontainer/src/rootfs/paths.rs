@@ -1,28 +1,92 @@
 //! maskedPaths and readonlyPaths, applied after pivot_root so that the paths
 //! are the container's own (/proc here is the container's procfs).
+//!
+//! Nothing here goes by name once it is checked (CVE-2025-31133): files are
+//! masked with the host's null device, opened before pivot_root and checked
+//! to be 1:3 — never with the container's /dev/null, which a container
+//! sharing /dev with another could turn into a symlink to, say,
+//! /proc/sys/kernel/core_pattern, so that the "mask" would expose that file
+//! read-write instead of hiding one. Each target is opened once and every
+//! mount lands on that descriptor.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::mount::MsFlags;
 
-use super::mounts::proc_fd_path;
 use super::RootfsError;
 use crate::sys;
 
-fn open_path(p: &Path) -> Result<Option<std::os::fd::OwnedFd>, RootfsError> {
+/// A detached bind mount of the host's /dev/null, made before pivot_root
+/// (afterwards the host's /dev is out of reach).
+pub struct NullSource {
+    tree: OwnedFd,
+    /// The tree has been attached once (over the first masked file): later
+    /// masks clone it from there.
+    used: bool,
+}
+
+/// Opens the host's /dev/null and checks that it is the null device.
+pub fn open_null() -> Result<NullSource, RootfsError> {
+    let null = Path::new("/dev/null");
+    let fd = sys::openat2(
+        libc::AT_FDCWD,
+        c"/dev/null",
+        libc::O_PATH,
+        0,
+        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|errno| RootfsError::Path { op: "open", path: null.into(), errno })?;
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|errno| RootfsError::Path {
+        op: "stat",
+        path: null.into(),
+        errno,
+    })?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != nix::sys::stat::makedev(1, 3) {
+        return Err(RootfsError::NotNullDevice);
+    }
+    let tree = sys::open_tree(fd.as_raw_fd(), c"", libc::OPEN_TREE_CLONE | libc::AT_EMPTY_PATH as u32)
+        .map_err(|errno| RootfsError::Path { op: "clone a mount of", path: null.into(), errno })?;
+    Ok(NullSource { tree, used: false })
+}
+
+impl NullSource {
+    fn mask(&mut self, target: &OwnedFd) -> Result<(), Errno> {
+        if self.used {
+            return sys::bind_fd_onto_fd(self.tree.as_raw_fd(), target.as_raw_fd(), false);
+        }
+        sys::move_mount(
+            self.tree.as_raw_fd(),
+            c"",
+            target.as_raw_fd(),
+            c"",
+            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+        )?;
+        self.used = true;
+        Ok(())
+    }
+}
+
+/// The path inside the container (we are past pivot_root), the last
+/// component not followed, magic links refused.
+fn open_path(p: &Path) -> Result<Option<OwnedFd>, RootfsError> {
     let c = super::cpath(p);
-    match sys::openat2(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_NOFOLLOW, 0, 0) {
+    match sys::openat2(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_NOFOLLOW, 0, libc::RESOLVE_NO_MAGICLINKS) {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT) => Ok(None),
         Err(errno) => Err(RootfsError::Path { op: "open", path: p.to_path_buf(), errno }),
     }
 }
 
-/// Hides each path: files get /dev/null bound over them, directories an empty
-/// read-only tmpfs. Missing paths are fine (not every kernel has every file).
-pub fn mask_paths(paths: &[PathBuf]) -> Result<(), RootfsError> {
+fn mount_err(op: &'static str, what: &str, p: &Path) -> impl FnOnce(Errno) -> RootfsError {
+    let (what, destination) = (what.to_string(), p.to_path_buf());
+    move |errno| RootfsError::Mount { op, what, destination, errno }
+}
+
+/// Hides each path: files get the null device bound over them, directories
+/// an empty read-only tmpfs. Missing paths are fine (not every kernel has
+/// every file).
+pub fn mask_paths(paths: &[PathBuf], null: &mut NullSource) -> Result<(), RootfsError> {
     for p in paths {
         let Some(fd) = open_path(p)? else { continue };
         let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|errno| RootfsError::Path {
@@ -30,62 +94,49 @@ pub fn mask_paths(paths: &[PathBuf]) -> Result<(), RootfsError> {
             path: p.clone(),
             errno,
         })?;
-        let target = proc_fd_path(&fd);
-        let r = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-            nix::mount::mount(
-                Some("tmpfs"),
-                target.as_c_str(),
-                Some("tmpfs"),
-                MsFlags::MS_RDONLY,
-                Some("size=0,nr_inodes=1"),
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            let tmpfs = sys::fsmount_new(c"tmpfs", &[(c"size", c"0"), (c"nr_inodes", c"1")], libc::MOUNT_ATTR_RDONLY)
+                .map_err(mount_err("mask", "maskedPaths", p))?;
+            sys::move_mount(
+                tmpfs.as_raw_fd(),
+                c"",
+                fd.as_raw_fd(),
+                c"",
+                libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
             )
+            .map_err(mount_err("mask", "maskedPaths", p))?;
         } else {
-            nix::mount::mount(Some("/dev/null"), target.as_c_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        };
-        r.map_err(|errno| RootfsError::Mount {
-            op: "mask",
-            what: "maskedPaths".into(),
-            destination: p.clone(),
-            errno,
-        })?;
+            null.mask(&fd).map_err(mount_err("mask", "maskedPaths", p))?;
+        }
     }
     Ok(())
 }
 
-/// Makes each path (and everything mounted below it) read-only.
+/// Makes each path (and everything mounted below it) read-only: a
+/// recursive bind of it, made read-only while still detached, then put over
+/// it.
 pub fn readonly_paths(paths: &[PathBuf]) -> Result<(), RootfsError> {
     for p in paths {
         let Some(fd) = open_path(p)? else { continue };
-        let target = proc_fd_path(&fd);
-        nix::mount::mount(
-            Some(target.as_c_str()),
-            target.as_c_str(),
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .map_err(|errno| RootfsError::Mount {
-            op: "bind",
-            what: "readonlyPaths".into(),
-            destination: p.clone(),
-            errno,
-        })?;
-        // The fd is below the new bind: set the attribute through the path.
-        let c = super::cpath(p);
+        let flags = libc::OPEN_TREE_CLONE | (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as u32;
+        let tree = sys::open_tree(fd.as_raw_fd(), c"", flags).map_err(mount_err("bind", "readonlyPaths", p))?;
         sys::mount_setattr(
-            libc::AT_FDCWD,
-            &c,
-            (libc::AT_RECURSIVE | libc::AT_SYMLINK_NOFOLLOW) as u32,
+            tree.as_raw_fd(),
+            c"",
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as u32,
             libc::MOUNT_ATTR_RDONLY,
             0,
             0,
         )
-        .map_err(|errno| RootfsError::Mount {
-            op: "make read-only",
-            what: "readonlyPaths".into(),
-            destination: p.clone(),
-            errno,
-        })?;
+        .map_err(mount_err("make read-only", "readonlyPaths", p))?;
+        sys::move_mount(
+            tree.as_raw_fd(),
+            c"",
+            fd.as_raw_fd(),
+            c"",
+            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+        )
+        .map_err(mount_err("bind", "readonlyPaths", p))?;
     }
     Ok(())
 }
