@@ -235,6 +235,17 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// `--preserve-fds` of the commands that start a process in a container.
+    pub fn preserve_fds(&self) -> u32 {
+        match self {
+            Command::Create(a) | Command::Run { create: a, .. } => a.preserve_fds,
+            Command::Exec(a) => a.preserve_fds,
+            _ => 0,
+        }
+    }
+}
+
 /// The commands an engine runs for every container — `create`, `start`,
 /// `state`, `kill`, `delete`, `run` and `exec` in the shapes containerd,
 /// conmon and the shims use — parsed without clap. Building clap's command

@@ -47,6 +47,11 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
         }
     };
+    // Before hull opens anything (the log file, sockets): which descriptors
+    // in the --preserve-fds range are the caller's.
+    if let Some(n) = cli.command.as_ref().map(Command::preserve_fds).filter(|n| *n > 0) {
+        libcontainer::process::note_caller_fds(n);
+    }
     if cli.version {
         print_version();
         return ExitCode::SUCCESS;

@@ -124,6 +124,11 @@ pub struct ContainerState {
     /// (runc leaves them behind).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_mounts: Vec<PathBuf>,
+    /// linux.resources as applied: config.json's, with every `update` merged
+    /// in (a later update of one value is computed against the others, as
+    /// the memory + swap pair needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 /// What the process looks like in /proc/<pid>/stat.
@@ -242,6 +247,18 @@ pub fn lock_dir(dir: &Path) -> Result<File, StateError> {
         })?;
     crate::sys::flock_exclusive(f.as_raw_fd()).map_err(|e| io("lock state dir", dir)(e.into()))?;
     Ok(f)
+}
+
+/// The container's state read under its lock, for commands that change the
+/// container: what they act on cannot change between the read and the act.
+pub fn load_locked(root: &Path, id: &str) -> Result<(PathBuf, File, ContainerState), StateError> {
+    let dir = container_dir(root, id)?;
+    let lock = lock_dir(&dir).map_err(|e| match e {
+        StateError::NotFound(_) => StateError::NotFound(id.to_string()),
+        e => e,
+    })?;
+    let (_, st) = load(root, id)?;
+    Ok((dir, lock, st))
 }
 
 pub fn load(root: &Path, id: &str) -> Result<(PathBuf, ContainerState), StateError> {

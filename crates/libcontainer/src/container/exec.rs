@@ -108,18 +108,13 @@ fn build_process(opts: &ExecOptions, config_process: Option<&Process>) -> Result
             s.extend(added.iter().copied());
             Some(s)
         };
-        let (b, e, pe, i, a) = (
-            with(caps.bounding()),
-            with(caps.effective()),
-            with(caps.permitted()),
-            with(caps.inheritable()),
-            with(caps.ambient()),
-        );
+        // Bounding, effective and permitted only: an inheritable or ambient
+        // capability would pass on to programs the process executes, which
+        // is what CVE-2022-29162 was about.
+        let (b, e, pe) = (with(caps.bounding()), with(caps.effective()), with(caps.permitted()));
         caps.set_bounding(b);
         caps.set_effective(e);
         caps.set_permitted(pe);
-        caps.set_inheritable(i);
-        caps.set_ambient(a);
         p.set_capabilities(Some(caps));
     }
     if opts.no_new_privs {
@@ -161,6 +156,7 @@ fn namespaces_to_join(pid: i32) -> CloneFlags {
 
 /// `exec`: returns the process's exit code (foreground) or 0 once it runs (detached).
 pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
+    crate::process::note_caller_fds(opts.preserve_fds);
     let (dir, st) = state::load(root, &opts.id)?;
     let status = live_status(&dir, &st);
     match status {
@@ -225,6 +221,9 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     }
     // On v1 the exec process moves itself into the cgroup (cheap, see join_self).
     let self_join = if join_after_exec { None } else { cg.as_deref().filter(|c| !c.fully_placed_by_clone()) };
+    // Non-dumpable before the clone, so that the child, which runs hull's
+    // binary inside the container until execve, never is (CVE-2019-5736).
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make hull non-dumpable"))?;
     let (pid, pidfd) = match sys::clone3(0, clone_into).map_err(sys_err("clone3 the exec process"))? {
         Forked::Child => {
             drop(parent_chan);
@@ -302,7 +301,13 @@ mod tests {
         assert_eq!(p.env().as_deref().unwrap(), ["PATH=/bin", "A=2", "B=3"]);
         assert_eq!((p.user().uid(), p.user().gid()), (1000, 100));
         assert_eq!(p.cwd(), Path::new("/tmp"));
-        assert!(p.capabilities().as_ref().unwrap().ambient().as_ref().unwrap().contains(&Capability::NetAdmin));
+        let caps = p.capabilities().as_ref().unwrap();
+        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
+            assert!(set.as_ref().unwrap().contains(&Capability::NetAdmin));
+        }
+        for set in [caps.inheritable(), caps.ambient()] {
+            assert!(!set.as_ref().is_some_and(|s| s.contains(&Capability::NetAdmin)));
+        }
     }
 
     #[test]

@@ -291,6 +291,7 @@ fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
 
 /// `create` (Mode::Create) and the first half of `run` (Mode::Run).
 pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerError> {
+    crate::process::note_caller_fds(opts.preserve_fds);
     cgroups::check_systemd_flag(opts.systemd_cgroup)?;
     crate::trace::mark("create: start");
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
@@ -376,6 +377,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         poststop_hooks: hooks_spec.and_then(|h| h.poststop().clone()),
         seccomp_listener: None,
         host_mounts: Vec::new(),
+        resources: resources.clone(),
     };
     // Saved before any cgroup exists or anything runs: a create killed
     // half-way is still found (and cleaned up) by `delete --force`.
@@ -436,6 +438,17 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         let _ = sys::set_child_subreaper();
     }
     crate::trace::mark("create: state saved, sockets ready");
+    // CVE-2019-5736, created-state variant: until `start`, the init runs
+    // hull's binary inside the container's namespaces. Non-dumpable from
+    // birth (clone inherits the flag, so there is no window), no process of
+    // the container, nor of a pod sharing its pid namespace, can open its
+    // /proc/<pid>/exe or its descriptors. An unprivileged parent must write
+    // the child's id maps through the child's /proc files, which a
+    // non-dumpable child's would refuse: that child drops it itself once
+    // the maps are written (see process::init).
+    if sys::is_root() {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make hull non-dumpable"))?;
+    }
     let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.as_deref().and_then(|c| c.clone_into()));
     let forked = forked.map_err(|errno| {
         if plans.ns.new_user && !sys::is_root() && matches!(errno, Errno::EPERM | Errno::ENOSPC | Errno::EUSERS) {
@@ -625,8 +638,7 @@ fn run_poststart(st: &ContainerState) {
 
 /// `start`: wake a created container's init and wait until its program runs.
 pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
-    let (dir, st) = state::load(root, id)?;
-    let lock = state::lock_dir(&dir)?;
+    let (dir, lock, st) = state::load_locked(root, id)?;
     let status = st.status(&dir);
     if status != Status::Created {
         return Err(ContainerError::WrongStatus {
@@ -683,10 +695,11 @@ pub fn live_status(dir: &Path, st: &ContainerState) -> Status {
 /// Signal by name (`TERM`, `SIGTERM`) or number.
 pub fn parse_signal(s: &str) -> Result<i32, ContainerError> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 checks that the process exists, as kill(2) does (runc accepts it).
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
-        return Err(ContainerError::Usage(format!("invalid signal {s:?}: numbers go from 1 to 64")));
+        return Err(ContainerError::Usage(format!("invalid signal {s:?}: numbers go from 0 to 64")));
     }
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
@@ -748,7 +761,9 @@ fn signal_all(st: &ContainerState, signal: i32) -> Result<(), ContainerError> {
     let cg = cgroups::from_state(cgs);
     let frozen = cg.is_frozen().unwrap_or(false);
     for pid in cg.pids()? {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::try_from(signal).ok());
+        // By number: real-time signals (SIGRTMIN+3 stops systemd) have no
+        // name in nix's Signal.
+        let _ = sys::kill(pid, signal);
     }
     if frozen && signal == libc::SIGKILL {
         let _ = cg.thaw();
@@ -777,9 +792,8 @@ pub fn wait_exit(pidfd: BorrowedFd<'_>, limit: Duration) -> bool {
 /// the cgroup and the state, run poststop hooks.
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> {
     let dir = state::container_dir(root, id)?;
-    let loaded = state::load(root, id);
-    let st = match loaded {
-        Ok((_, st)) => st,
+    let (_lock, st) = match state::load_locked(root, id) {
+        Ok((_, lock, st)) => (lock, st),
         Err(StateError::NotFound(_)) if force => {
             // A create that died before writing any state leaves at most the
             // directory; --force means "make sure it is gone", as with runc.
@@ -788,7 +802,6 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         }
         Err(e) => return Err(e.into()),
     };
-    let _lock = state::lock_dir(&dir)?;
     let status = live_status(&dir, &st);
     match status {
         Status::Running | Status::Paused if !force => {
@@ -1026,7 +1039,7 @@ mod tests {
         assert_eq!(parse_signal("hup").unwrap(), 1);
         assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
         assert!(parse_signal("NOPE").is_err());
-        assert!(parse_signal("0").is_err());
+        assert_eq!(parse_signal("0").unwrap(), 0);
         assert!(parse_signal("65").is_err());
     }
 }

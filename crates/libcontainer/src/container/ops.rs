@@ -19,8 +19,7 @@ fn manager(st: &ContainerState) -> Result<Box<dyn CgroupManager>, ContainerError
 
 /// `pause`: freeze every process of the container.
 pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
-    let (dir, mut st) = state::load(root, id)?;
-    let _lock = state::lock_dir(&dir)?;
+    let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
     if status != Status::Running {
         return Err(ContainerError::WrongStatus {
@@ -37,8 +36,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
 
 /// `resume`: thaw a paused container.
 pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
-    let (dir, mut st) = state::load(root, id)?;
-    let _lock = state::lock_dir(&dir)?;
+    let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
     if status != Status::Paused {
         return Err(ContainerError::WrongStatus {
@@ -102,13 +100,53 @@ pub fn events(
 
 /// `update`: writes new limits to a live container's cgroup.
 pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), ContainerError> {
-    let (dir, st) = state::load(root, id)?;
+    let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
     if status == Status::Stopped {
         return Err(ContainerError::WrongStatus { id: id.into(), status, what: "there is nothing to update" });
     }
-    manager(&st)?.apply(resources)?;
+    let (to_apply, merged) = merge_update(st.resources.as_ref(), resources);
+    manager(&st)?.apply(&to_apply)?;
+    st.resources = Some(merged);
+    state::save(&dir, &st)?;
     Ok(())
+}
+
+/// What an update writes, and the resources remembered afterwards. The
+/// memory limit and the swap limit are one pair (cgroup v2 keeps swap apart
+/// from memory, v1 bounds memory + swap): updating one is computed against
+/// the other's current value.
+fn merge_update(stored: Option<&LinuxResources>, new: &LinuxResources) -> (LinuxResources, LinuxResources) {
+    let mut merged: serde_json::Value =
+        stored.and_then(|s| serde_json::to_value(s).ok()).unwrap_or_else(|| serde_json::json!({}));
+    let update = serde_json::to_value(new).unwrap_or_default();
+    merge_json(&mut merged, &update);
+    let merged: LinuxResources = serde_json::from_value(merged).unwrap_or_else(|_| new.clone());
+    let mut apply = new.clone();
+    if let (Some(m), Some(all)) = (new.memory(), merged.memory()) {
+        if m.limit().is_some() || m.swap().is_some() {
+            let mut m = *m;
+            m.set_limit(m.limit().or(all.limit()));
+            m.set_swap(m.swap().or(all.swap()));
+            apply.set_memory(Some(m));
+        }
+    }
+    (apply, merged)
+}
+
+/// Values of `new` replace those of `base`, object by object.
+fn merge_json(base: &mut serde_json::Value, new: &serde_json::Value) {
+    match (base, new) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(n)) => {
+            for (k, v) in n {
+                if v.is_null() {
+                    continue;
+                }
+                merge_json(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, n) => *b = n.clone(),
+    }
 }
 
 /// `features`: what this runtime supports, in the runtime-spec's features
