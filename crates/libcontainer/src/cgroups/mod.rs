@@ -1,6 +1,6 @@
 //! Cgroups: detection of the host's layout (v1, v2 or hybrid) from the mount
-//! table, one [`CgroupManager`] trait with a v1 and a v2 implementation, and the
-//! container's view of /sys/fs/cgroup.
+//! table, and one [`CgroupManager`] trait with a v1 and a v2 implementation.
+//! (The container's view of /sys/fs/cgroup is a mount: `rootfs::cgroup_mount`.)
 //!
 //! Hybrid hosts (v1 controllers plus a cgroup2 `unified` mount, like this
 //! machine) get the v1 manager for resources; the process is placed in the
@@ -12,16 +12,12 @@ pub mod v1;
 pub mod v2;
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::mount::MsFlags;
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
-use crate::rootfs::{resolve_in_root, Create, MountEntry, RootfsError};
-use crate::sys;
 pub use stats::Stats;
 
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -244,7 +240,6 @@ pub trait CgroupManager {
     /// Removes the directories (waiting briefly while the kernel still sees tasks).
     fn destroy(&self) -> Result<(), CgroupError>;
     fn state(&self) -> CgroupState;
-    fn mount_view(&self, cgroupns: bool) -> MountView;
 }
 
 /// Our own cgroup (as /proc/self/cgroup says) in the hierarchy with `key`
@@ -348,102 +343,6 @@ pub(crate) fn read_pids(file: &Path) -> Result<Vec<i32>, CgroupError> {
         Err(e) => return Err(io_err("read", file)(e)),
     };
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
-}
-
-/// What the container sees at its `cgroup` mount.
-#[derive(Debug, Clone, Default)]
-pub struct MountView {
-    /// Pure v2: the container's directory on the host.
-    pub v2_dir: Option<PathBuf>,
-    /// v1: (subdirectory name, mount options, the container's host directory).
-    pub v1: Vec<(String, String, PathBuf)>,
-    /// The container has its own cgroup namespace: mount fresh cgroup
-    /// filesystems (rooted at the namespace) instead of binding host directories.
-    pub cgroupns: bool,
-}
-
-/// Mounts the container's cgroup tree at the `cgroup` mount's destination.
-pub fn mount_into(root: &OwnedFd, m: &MountEntry, view: &MountView) -> Result<(), RootfsError> {
-    let flags = m.flags & (MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
-    let ro = m.flags.contains(MsFlags::MS_RDONLY);
-    let merr = |op: &'static str, dest: &Path| {
-        let d = dest.to_path_buf();
-        move |errno: Errno| RootfsError::Mount { op, what: "cgroup".into(), destination: d, errno }
-    };
-    let bind = |src: &Path, target: &OwnedFd, dest: &Path| -> Result<(), RootfsError> {
-        let csrc = crate::rootfs::cpath(src);
-        let tree = sys::open_tree(libc::AT_FDCWD, &csrc, libc::OPEN_TREE_CLONE).map_err(merr("bind", dest))?;
-        let mut set = libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_NOEXEC;
-        if ro {
-            set |= libc::MOUNT_ATTR_RDONLY;
-        }
-        sys::mount_setattr(tree.as_raw_fd(), c"", libc::AT_EMPTY_PATH as u32, set, 0, 0)
-            .map_err(merr("set attributes of", dest))?;
-        sys::move_mount(
-            tree.as_raw_fd(),
-            c"",
-            target.as_raw_fd(),
-            c"",
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-        )
-        .map_err(merr("bind", dest))
-    };
-    let ro_flag = if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() };
-
-    if let Some(dir) = &view.v2_dir {
-        let target = resolve_in_root(root, &m.destination, Create::Dir)?;
-        if view.cgroupns {
-            let path = crate::rootfs::mounts::proc_fd_path(&target);
-            return nix::mount::mount(Some("cgroup2"), path.as_c_str(), Some("cgroup2"), flags | ro_flag, None::<&str>)
-                .map_err(merr("mount", &m.destination));
-        }
-        return bind(dir, &target, &m.destination);
-    }
-
-    // v1: a tmpfs holding one directory per hierarchy.
-    let target = resolve_in_root(root, &m.destination, Create::Dir)?;
-    let path = crate::rootfs::mounts::proc_fd_path(&target);
-    nix::mount::mount(Some("tmpfs"), path.as_c_str(), Some("tmpfs"), flags, Some("mode=755"))
-        .map_err(merr("mount tmpfs for", &m.destination))?;
-    // The new tmpfs itself: every hierarchy directory is made right in it
-    // (a fresh tmpfs holds no symlinks to worry about).
-    let top = resolve_in_root(root, &m.destination, Create::Nothing)?;
-    for (name, options, host_dir) in &view.v1 {
-        let dest = m.destination.join(name);
-        let cname = sys::cstring(name.as_str());
-        match nix::sys::stat::mkdirat(
-            Some(top.as_raw_fd()),
-            cname.as_c_str(),
-            nix::sys::stat::Mode::from_bits_truncate(0o755),
-        ) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(errno) => return Err(merr("mkdir", &dest)(errno)),
-        }
-        let sub =
-            sys::openat2(top.as_raw_fd(), &cname, libc::O_PATH, 0, libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS)
-                .map_err(merr("open", &dest))?;
-        if view.cgroupns {
-            let p = crate::rootfs::mounts::proc_fd_path(&sub);
-            nix::mount::mount(Some("cgroup"), p.as_c_str(), Some("cgroup"), flags | ro_flag, Some(options.as_str()))
-                .map_err(merr("mount", &dest))?;
-        } else {
-            bind(host_dir, &sub, &dest)?;
-        }
-        // Co-mounted controllers (cpu,cpuacct) also answer to each name.
-        for c in options.split(',').filter(|c| *c != "none" && !c.starts_with("name=") && *c != name) {
-            let link = m.destination.join(c);
-            let n = sys::cstring(c.as_bytes());
-            match nix::unistd::symlinkat(cname.as_c_str(), Some(top.as_raw_fd()), n.as_c_str()) {
-                Ok(()) | Err(Errno::EEXIST) => {}
-                Err(errno) => return Err(merr("symlink", &link)(errno)),
-            }
-        }
-    }
-    if ro {
-        sys::mount_setattr(top.as_raw_fd(), c"", libc::AT_EMPTY_PATH as u32, libc::MOUNT_ATTR_RDONLY, 0, 0)
-            .map_err(merr("make read-only", &m.destination))?;
-    }
-    Ok(())
 }
 
 /// Refuses `--systemd-cgroup` with one clear line.

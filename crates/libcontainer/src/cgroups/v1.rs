@@ -8,7 +8,7 @@ use std::time::Duration;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources};
 
 use super::stats::{self, Stats};
-use super::{io_err, read_file, write_file, CgroupError, CgroupManager, CgroupState, Hierarchy, MountView};
+use super::{io_err, read_file, write_file, CgroupError, CgroupManager, CgroupState, Hierarchy};
 
 pub struct V1Manager {
     dirs: Vec<(Hierarchy, PathBuf)>,
@@ -440,21 +440,6 @@ impl CgroupManager for V1Manager {
 
     fn state(&self) -> CgroupState {
         CgroupState::V1 { dirs: self.dirs.clone(), unified: self.unified.clone() }
-    }
-
-    fn mount_view(&self, cgroupns: bool) -> MountView {
-        MountView {
-            v2_dir: None,
-            v1: self
-                .dirs
-                .iter()
-                .map(|(h, d)| {
-                    let name = h.mount_point.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    (name, h.mount_options(), d.clone())
-                })
-                .collect(),
-            cgroupns,
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use oci_spec::runtime::LinuxResources;
 
 use super::stats::{self, Stats};
-use super::{bpf, read_file, remove_dir, write_file, CgroupError, CgroupManager, CgroupState, MountView};
+use super::{bpf, read_file, remove_dir, write_file, CgroupError, CgroupManager, CgroupState};
 
 pub struct V2Manager {
     dir: PathBuf,
@@ -369,10 +369,6 @@ impl CgroupManager for V2Manager {
 
     fn state(&self) -> CgroupState {
         CgroupState::V2 { dir: self.dir.clone() }
-    }
-
-    fn mount_view(&self, cgroupns: bool) -> MountView {
-        MountView { v2_dir: Some(self.dir.clone()), v1: Vec::new(), cgroupns }
     }
 }
 

@@ -8,6 +8,7 @@
 //! descriptor, not the path, so swapping a directory for a symlink after the
 //! check changes nothing.
 
+pub mod cgroup_mount;
 pub mod devices;
 pub mod mounts;
 pub mod paths;
@@ -157,7 +158,7 @@ pub struct RootfsPlan {
     /// The container has its own mount namespace (otherwise: chroot, and the
     /// mounts are visible on the host, as with runc).
     pub new_mount_ns: bool,
-    pub cgroup_mount: crate::cgroups::MountView,
+    pub cgroup_mount: cgroup_mount::MountView,
 }
 
 /// Mounts at or below `dir` in the caller's mount namespace, in mountinfo
@@ -235,7 +236,7 @@ pub fn prepare<E: From<RootfsError>>(
     for m in &plan.mounts {
         if m.fstype == "cgroup" || m.fstype == "cgroup2" {
             before_cgroup_mount()?;
-            crate::cgroups::mount_into(&root, m, &plan.cgroup_mount)?;
+            cgroup_mount::mount_into(&root, m, &plan.cgroup_mount)?;
             continue;
         }
         match mounts::mount_entry(&root, m) {
