@@ -1,6 +1,8 @@
-//! Cgroups: detection of the host's layout (v1, v2 or hybrid) from the mount
-//! table, and one [`CgroupManager`] trait with a v1 and a v2 implementation.
-//! (The container's view of /sys/fs/cgroup is a mount: `rootfs::cgroup_mount`.)
+//! hull's cgroup manager, usable on its own: detection of the host's layout
+//! (v1, v2 or hybrid) from the mount table, and one [`CgroupManager`] trait
+//! with a v1 and a v2 implementation (limits, placement, freeze, stats,
+//! destroy). It knows nothing of containers' mounts: the container's view of
+//! /sys/fs/cgroup is libcontainer's `rootfs::cgroup_mount`.
 //!
 //! Hybrid hosts (v1 controllers plus a cgroup2 `unified` mount, like this
 //! machine) get the v1 manager for resources; the process is placed in the
@@ -177,7 +179,7 @@ pub fn parse_layout(mountinfo: &str) -> Result<Layout, CgroupError> {
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
-pub(crate) fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }
