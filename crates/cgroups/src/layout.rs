@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{io_err, CgroupError};
+use crate::mountinfo;
 
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -59,33 +60,27 @@ const V1_CONTROLLERS: [&str; 15] = [
 
 /// Reads the layout from /proc/self/mountinfo.
 pub fn detect() -> Result<Layout, CgroupError> {
-    let text =
-        std::fs::read_to_string("/proc/self/mountinfo").map_err(io_err("read", Path::new("/proc/self/mountinfo")))?;
+    let text = mountinfo::read_self().map_err(io_err("read", Path::new("/proc/self/mountinfo")))?;
     parse_layout(&text)
 }
 
-pub fn parse_layout(mountinfo: &str) -> Result<Layout, CgroupError> {
+pub fn parse_layout(text: &str) -> Result<Layout, CgroupError> {
     let mut hierarchies = Vec::new();
     let mut v2 = None;
-    for line in mountinfo.lines() {
-        // id parent maj:min root mount-point options [optional...] - fstype source super-options
-        let Some((left, right)) = line.split_once(" - ") else { continue };
-        let mut r = right.split(' ');
-        let fstype = r.next().unwrap_or("");
-        if fstype != "cgroup" && fstype != "cgroup2" {
+    for m in mountinfo::parse(text) {
+        if m.fstype != "cgroup" && m.fstype != "cgroup2" {
             continue;
         }
-        let _source = r.next();
-        let super_opts = r.next().unwrap_or("");
-        let mount_point = PathBuf::from(unescape(left.split(' ').nth(4).unwrap_or("")));
+        let mount_point = m.mount_point();
         if !mount_point.starts_with(CGROUP_ROOT) {
             continue;
         }
-        if fstype == "cgroup2" {
+        if m.fstype == "cgroup2" {
             v2.get_or_insert(mount_point);
             continue;
         }
-        let controllers: Vec<String> = super_opts
+        let controllers: Vec<String> = m
+            .super_options
             .split(',')
             .filter(|o| V1_CONTROLLERS.contains(o) || o.starts_with("name="))
             .map(str::to_string)
@@ -99,26 +94,6 @@ pub fn parse_layout(mountinfo: &str) -> Result<Layout, CgroupError> {
         (true, None) => Err(CgroupError::NoCgroupFs),
         (false, unified) => Ok(Layout::V1 { hierarchies, unified }),
     }
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal.
-pub fn unescape(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Our own cgroup (as /proc/self/cgroup says) in the hierarchy with `key`
@@ -191,11 +166,5 @@ mod tests {
             join_under(Path::new("/sys/fs/cgroup/memory"), Path::new("/a/b")),
             Path::new("/sys/fs/cgroup/memory/a/b")
         );
-    }
-
-    #[test]
-    fn mountinfo_unescape() {
-        assert_eq!(unescape("/a\\040b"), "/a b");
-        assert_eq!(unescape("/plain"), "/plain");
     }
 }

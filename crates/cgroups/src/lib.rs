@@ -14,12 +14,14 @@
 //! - `controllers/`: one file per controller, what it writes on v1 and on v2
 //!   and what it reports in stats (`memory.rs` writes `memory.max`);
 //! - `stats.rs`: usage in runc's `events --stats` shape;
+//! - `mountinfo.rs`: the one /proc/self/mountinfo parser (rootfs uses it too);
 //! - `fs.rs`: reading and writing cgroup files; `error.rs`: [`CgroupError`].
 
 pub mod controllers;
 mod error;
 mod fs;
 pub mod layout;
+pub mod mountinfo;
 pub mod stats;
 pub mod v1;
 pub mod v2;
@@ -31,7 +33,7 @@ use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
 pub use error::CgroupError;
-pub use layout::{detect, parse_layout, unescape, Hierarchy, Layout, CGROUP_ROOT};
+pub use layout::{detect, parse_layout, Hierarchy, Layout, CGROUP_ROOT};
 pub use stats::Stats;
 
 use layout::{container_path, join_under};

@@ -24,6 +24,7 @@ use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 
+use crate::cgroups::mountinfo;
 use crate::sys;
 pub use devices::DeviceEntry;
 pub use mounts::MountEntry;
@@ -164,15 +165,8 @@ pub struct RootfsPlan {
 /// Mounts at or below `dir` in the caller's mount namespace, in mountinfo
 /// order (a mount before those on top of it): (mount id, mount point).
 pub fn mounts_at_or_below(dir: &Path) -> Vec<(u64, PathBuf)> {
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let id = fields.next()?.parse().ok()?;
-            let point = PathBuf::from(crate::cgroups::unescape(fields.nth(3)?));
-            point.starts_with(dir).then_some((id, point))
-        })
-        .collect()
+    let Ok(text) = mountinfo::read_self() else { return Vec::new() };
+    mountinfo::parse(&text).map(|m| (m.id, m.mount_point())).filter(|(_, point)| point.starts_with(dir)).collect()
 }
 
 /// What a container without a mount namespace of its own leaves mounted on
