@@ -2,7 +2,6 @@
 //! into a running container. The `hull` binary is a thin CLI over
 //! [`container`].
 
-pub mod cgroups;
 pub mod container;
 pub mod hooks;
 pub mod namespaces;
@@ -15,6 +14,10 @@ pub mod state;
 pub mod sys;
 pub mod terminal;
 pub mod trace;
+
+/// The cgroup manager lives in its own crate (`crates/cgroups`), usable
+/// without the rest of hull; re-exported so `crate::cgroups::…` reads as before.
+pub use hull_cgroups as cgroups;
 
 use std::sync::OnceLock;
 

@@ -262,7 +262,9 @@ fn build_plans(
             no_pivot: opts.no_pivot,
             // A joined mount namespace is set up like a new one (runc does the same).
             new_mount_ns: ns.new_mount || ns.join_mount,
-            cgroup_mount: cg.map(|c| c.mount_view(ns.new_cgroup)).unwrap_or_default(),
+            cgroup_mount: cg
+                .map(|c| rootfs::cgroup_mount::MountView::new(&c.state(), ns.new_cgroup))
+                .unwrap_or_default(),
         })
     };
     Ok(Plans { ns, rootfs, process })

@@ -8,6 +8,7 @@
 //! descriptor, not the path, so swapping a directory for a symlink after the
 //! check changes nothing.
 
+pub mod cgroup_mount;
 pub mod devices;
 pub mod mounts;
 pub mod paths;
@@ -23,6 +24,7 @@ use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 
+use crate::cgroups::mountinfo;
 use crate::sys;
 pub use devices::DeviceEntry;
 pub use mounts::MountEntry;
@@ -209,21 +211,14 @@ pub struct RootfsPlan {
     /// The container has its own mount namespace (otherwise: chroot, and the
     /// mounts are visible on the host, as with runc).
     pub new_mount_ns: bool,
-    pub cgroup_mount: crate::cgroups::MountView,
+    pub cgroup_mount: cgroup_mount::MountView,
 }
 
 /// Mounts at or below `dir` in the caller's mount namespace, in mountinfo
 /// order (a mount before those on top of it): (mount id, mount point).
 pub fn mounts_at_or_below(dir: &Path) -> Vec<(u64, PathBuf)> {
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let id = fields.next()?.parse().ok()?;
-            let point = PathBuf::from(crate::cgroups::unescape(fields.nth(3)?));
-            point.starts_with(dir).then_some((id, point))
-        })
-        .collect()
+    let Ok(text) = mountinfo::read_self() else { return Vec::new() };
+    mountinfo::parse(&text).map(|m| (m.id, m.mount_point())).filter(|(_, point)| point.starts_with(dir)).collect()
 }
 
 /// What a container without a mount namespace of its own leaves mounted on
@@ -295,7 +290,7 @@ pub fn prepare<E: From<RootfsError>>(
     for m in &plan.mounts {
         if m.fstype == "cgroup" || m.fstype == "cgroup2" {
             before_cgroup_mount()?;
-            crate::cgroups::mount_into(&root, m, &plan.cgroup_mount)?;
+            cgroup_mount::mount_into(&root, m, &plan.cgroup_mount)?;
             continue;
         }
         match mounts::mount_entry(&root, m) {

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
-use super::CgroupError;
+use crate::error::CgroupError;
 
 /// One eBPF instruction (struct bpf_insn).
 #[repr(C)]

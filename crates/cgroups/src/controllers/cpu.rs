@@ -1,0 +1,161 @@
+//! cpu: shares (v1) or weight (v2), the CFS quota and period, burst, idle,
+//! and v1's realtime limits; `cpuacct` (v1) and `cpu.stat` usage for stats.
+
+use std::path::Path;
+
+use oci_spec::runtime::LinuxCpu;
+
+use crate::error::CgroupError;
+use crate::fs::{read_file, write_file};
+use crate::stats::{kv, num, Cpu, CpuUsage, Throttling};
+use crate::v1::V1Manager;
+
+use super::need_v2;
+
+/// cpu.shares (2..262144, default 1024) to cpu.weight (1..10000, default 100),
+/// the mapping runc and crun use so that the same config means the same thing.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    if shares == 0 {
+        return 0;
+    }
+    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
+}
+
+/// Does `cpu` set anything the v1 cpu controller holds? Docker writes 0 for
+/// "not set" (cpu.shares, blkio weight): those do not count.
+fn wants_v1(cpu: &LinuxCpu) -> bool {
+    cpu.shares().is_some_and(|s| s > 0)
+        || cpu.quota().is_some()
+        || cpu.period().is_some()
+        || cpu.realtime_period().is_some()
+        || cpu.realtime_runtime().is_some()
+        || cpu.idle().is_some()
+        || cpu.burst().is_some()
+}
+
+pub(crate) fn apply_v1(m: &V1Manager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
+    if !wants_v1(cpu) {
+        return Ok(());
+    }
+    let d = m.need("cpu", "cpu")?;
+    if let Some(s) = cpu.shares().filter(|s| *s > 0) {
+        write_file(d, "cpu.shares", &s.to_string())?;
+    }
+    // Period first: a quota is checked against the current period.
+    if let Some(p) = cpu.period() {
+        write_file(d, "cpu.cfs_period_us", &p.to_string())?;
+    }
+    if let Some(q) = cpu.quota() {
+        write_file(d, "cpu.cfs_quota_us", &q.to_string())?;
+    }
+    if let Some(b) = cpu.burst() {
+        write_file(d, "cpu.cfs_burst_us", &b.to_string())?;
+    }
+    if let Some(p) = cpu.realtime_period() {
+        write_file(d, "cpu.rt_period_us", &p.to_string())?;
+    }
+    if let Some(rt) = cpu.realtime_runtime() {
+        write_file(d, "cpu.rt_runtime_us", &rt.to_string())?;
+    }
+    if let Some(i) = cpu.idle() {
+        write_file(d, "cpu.idle", &i.to_string())?;
+    }
+    Ok(())
+}
+
+pub(crate) fn apply_v2(d: &Path, cpu: &LinuxCpu) -> Result<(), CgroupError> {
+    if let Some(s) = cpu.shares().filter(|s| *s > 0) {
+        need_v2(d, "cpu.weight", "cpu.shares", "cpu")?;
+        write_file(d, "cpu.weight", &shares_to_weight(s).to_string())?;
+    }
+    if cpu.quota().is_some() || cpu.period().is_some() {
+        need_v2(d, "cpu.max", "cpu.quota", "cpu")?;
+        write_file(d, "cpu.max", &cpu_max(d, cpu))?;
+    }
+    if let Some(b) = cpu.burst() {
+        write_file(d, "cpu.max.burst", &b.to_string())?;
+    }
+    if let Some(i) = cpu.idle() {
+        write_file(d, "cpu.idle", &i.to_string())?;
+    }
+    if cpu.realtime_runtime().is_some_and(|v| v != 0) || cpu.realtime_period().is_some_and(|v| v != 0) {
+        return Err(CgroupError::Invalid {
+            field: "cpu.realtimeRuntime",
+            msg: "realtime scheduling limits do not exist on cgroup v2".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `cpu.max` is "quota period" in one file: what the spec leaves out keeps
+/// its current value.
+fn cpu_max(d: &Path, cpu: &LinuxCpu) -> String {
+    let current = read_file(d, "cpu.max").unwrap_or_default();
+    let mut it = current.split_whitespace();
+    let (cur_q, cur_p) = (it.next().unwrap_or("max").to_string(), it.next().unwrap_or("100000").to_string());
+    let q = match cpu.quota() {
+        Some(q) if q > 0 => q.to_string(),
+        Some(_) => "max".into(),
+        None => cur_q,
+    };
+    let p = cpu.period().filter(|p| *p > 0).map(|p| p.to_string()).unwrap_or(cur_p);
+    format!("{q} {p}")
+}
+
+const USER_HZ_TO_NS: u64 = 10_000_000;
+
+/// v1: usage from `cpuacct`, throttling from `cpu`.
+pub(crate) fn stats_v1(m: &V1Manager) -> Cpu {
+    let mut s = Cpu::default();
+    if let Some(d) = m.dir("cpuacct") {
+        s.usage.total = num(d, "cpuacct.usage");
+        s.usage.percpu = read_file(d, "cpuacct.usage_percpu")
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let st = kv(d, "cpuacct.stat");
+        s.usage.user = st.get("user").copied().unwrap_or(0) * USER_HZ_TO_NS;
+        s.usage.kernel = st.get("system").copied().unwrap_or(0) * USER_HZ_TO_NS;
+    }
+    if let Some(d) = m.dir("cpu") {
+        let st = kv(d, "cpu.stat");
+        s.throttling = Throttling {
+            periods: st.get("nr_periods").copied().unwrap_or(0),
+            throttled_periods: st.get("nr_throttled").copied().unwrap_or(0),
+            throttled_time: st.get("throttled_time").copied().unwrap_or(0),
+        };
+    }
+    s
+}
+
+pub(crate) fn stats_v2(d: &Path) -> Cpu {
+    let cpu = kv(d, "cpu.stat");
+    let g = |k: &str| cpu.get(k).copied().unwrap_or(0);
+    Cpu {
+        usage: CpuUsage {
+            total: g("usage_usec") * 1000,
+            percpu: Vec::new(),
+            kernel: g("system_usec") * 1000,
+            user: g("user_usec") * 1000,
+        },
+        throttling: Throttling {
+            periods: g("nr_periods"),
+            throttled_periods: g("nr_throttled"),
+            throttled_time: g("throttled_usec") * 1000,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_conversion_matches_runc() {
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(1024), 39);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+        assert_eq!(shares_to_weight(0), 0);
+    }
+}

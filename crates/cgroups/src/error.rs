@@ -1,0 +1,42 @@
+//! The crate's one error type: each variant names the file, field or
+//! controller at fault.
+
+use std::path::{Path, PathBuf};
+
+use crate::layout::CGROUP_ROOT;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("{op} {}: {source}", path.display())]
+    Io { op: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("write {value:?} to {}: {source}", path.display())]
+    Write { path: PathBuf, value: String, source: std::io::Error },
+    #[error("linux.resources.{field}: the {controller} cgroup controller is not available on this host")]
+    NoController { field: &'static str, controller: &'static str },
+    #[error("linux.resources.{field}: {msg}")]
+    Invalid { field: &'static str, msg: String },
+    #[error("no cgroup filesystem is mounted under {CGROUP_ROOT}")]
+    NoCgroupFs,
+    #[error("--systemd-cgroup: hull manages cgroups through cgroupfs only; this host has no systemd to delegate to")]
+    Systemd,
+    #[error("{0}")]
+    Bpf(String),
+    #[error("pids limit of {max} reached (EAGAIN): the container may not start another process")]
+    PidsLimit { max: u64 },
+}
+
+impl CgroupError {
+    /// Did the kernel refuse for lack of permission (an unprivileged user
+    /// without a delegated cgroup)?
+    pub fn is_permission_denied(&self) -> bool {
+        let errno = match self {
+            CgroupError::Io { source, .. } | CgroupError::Write { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        matches!(errno, Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS))
+    }
+}
+
+pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CgroupError + 'a {
+    move |source| CgroupError::Io { op, path: path.to_path_buf(), source }
+}
