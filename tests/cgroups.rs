@@ -122,6 +122,50 @@ fn devices_denied_by_the_cgroup_cannot_be_opened() {
     assert!(r.stderr.contains("Operation not permitted"), "{r:?}");
 }
 
+/// A block device of the host that this process can open (the root disk
+/// where the host allows it; some sandboxes deny even root that).
+fn host_block_device() -> (String, u32, u32) {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort_by_key(|n| (n.starts_with("loop") || n.starts_with("ram") || n.starts_with("zram"), n.clone()));
+    for n in names {
+        if std::fs::File::open(format!("/dev/{n}")).is_ok() {
+            let dev = std::fs::read_to_string(format!("/sys/block/{n}/dev")).unwrap();
+            let (a, b) = dev.trim().split_once(':').unwrap();
+            return (n, a.parse().unwrap(), b.parse().unwrap());
+        }
+    }
+    panic!("no block device of the host can be opened here");
+}
+
+#[test]
+fn without_device_rules_a_container_still_gets_only_the_default_devices() {
+    // runc's default policy holds when config.json has no
+    // linux.resources.devices — or no resources at all: given CAP_MKNOD, the
+    // container can make a node for a disk of the host, but not open it; nor
+    // write to /dev/kmsg (c 1:11, which anyone may open for writing, so only
+    // the cgroup can refuse it). Before the fix both opened.
+    let (name, major, minor) = host_block_device();
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"].as_object_mut().unwrap().remove("resources");
+    for set in ["bounding", "effective", "permitted"] {
+        b.config["process"]["capabilities"][set].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+    }
+    let script = format!(
+        "mknod /dev/hostdisk b {major} {minor} && mknod /dev/kmsg2 c 1 11 && echo made; \
+         head -c 512 /dev/hostdisk > /dev/null && echo disk-opened; \
+         echo hull-test > /dev/kmsg2 && echo kmsg-written; echo x > /dev/null && echo null-ok"
+    );
+    let (r, _c) = run_script(b, &script);
+    assert!(r.stdout.contains("made") && r.stdout.contains("null-ok"), "{r:?}");
+    assert!(!r.stdout.contains("disk-opened"), "opened the host's {name}: {r:?}");
+    assert!(!r.stdout.contains("kmsg-written"), "{r:?}");
+    assert!(r.stderr.contains("/dev/hostdisk: Operation not permitted"), "{r:?}");
+}
+
 #[test]
 fn pause_stops_a_counter_and_resume_continues_it() {
     let mut b = Bundle::busybox(&["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; usleep 10000; done"]);

@@ -118,6 +118,11 @@ p=$run/root/payload
 mkdir -p "$p"
 cp "$hull" "$p/hull"
 cp "$here/tests.sh" scripts/busybox-rootfs.sh "$p/"
+# A test tool: lists and attaches cgroup device programs (static, like hull).
+tool=target/x86_64-unknown-linux-gnu/release/examples/device_programs
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release -p hull-cgroups --example device_programs \
+	--target x86_64-unknown-linux-gnu
+cp "$tool" "$p/device_programs"
 printf '%s\n' "$@" >"$p/args"
 # hull is linked against glibc; the guest has none: bring what ldd lists.
 { ldd "$hull" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |

@@ -247,6 +247,40 @@ t_devices() {
 	echo "$out" | grep kmsg | sed 's/^/    | /'
 	check "devices: with an allow rule for c 1:11 w, /dev/denied-kmsg is writable" has "kmsg: written"
 	check "devices: ... and /dev/denied still is not" has "/dev/denied: Operation not permitted"
+
+	# No device rules in config.json at all (no linux.resources): runc's
+	# default policy still holds. With CAP_MKNOD the container makes nodes for
+	# a block device (ram0: absent here, so opening it would say ENXIO were
+	# it allowed) and for /dev/kmsg; the program denies opening either.
+	mkbundle dev0 <<-'EOF'
+		mknod /dev/blk b 1 0 && mknod /dev/kmsg2 c 1 11 && echo "nodes: made"
+		head -c 1 /dev/blk
+		echo "hull cgroup2 test" >/dev/kmsg2 && echo "kmsg: written"
+		exit 0
+	EOF
+	awk '/"resources": \{/ { skip = 1 } !skip { print } skip && /^\t\t\},?$/ { skip = 0 }' "$W/dev0/config.json" |
+		sed 's/"CAP_KILL",/"CAP_KILL", "CAP_MKNOD",/' >"$W/dev0/config.tmp" && mv "$W/dev0/config.tmp" "$W/dev0/config.json"
+	out=$(hull run --bundle "$W/dev0" "$id-0" 2>&1)
+	echo "$out" | sed 's/^/    | /'
+	check "devices: without any device rule, nodes can still be made (mknod)" has "nodes: made"
+	check "devices: ... but a block device cannot be opened (Operation not permitted)" \
+		has "/dev/blk: Operation not permitted"
+	check "devices: ... nor /dev/kmsg written" has "/dev/kmsg2: Operation not permitted"
+
+	# update replaces hull's own program and nothing else: an engine's (here
+	# one called "foreign") stays attached.
+	mkbundle dev1 <<-'EOF'
+		exec sleep 600
+	EOF
+	hull run -d --bundle "$W/dev1" "$id-1" >/dev/null 2>&1
+	dir=$CG/hull/$id-1
+	./device_programs attach-foreign "$dir" foreign
+	echo '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}' >"$W/dev1.json"
+	hull update --resources "$W/dev1.json" "$id-1"
+	progs=$(./device_programs list "$dir" | sort | tr '\n' ' ')
+	echo "    | attached after update: $progs"
+	check "devices: update replaces hull's program and keeps another one attached" test "$progs" = "foreign hull_device "
+	hull delete -f "$id-1"
 }
 
 t_cgroupspath() {

@@ -150,6 +150,7 @@ const BPF_PROG_ATTACH: i32 = 8;
 const BPF_PROG_DETACH: i32 = 9;
 const BPF_PROG_QUERY: i32 = 16;
 const BPF_PROG_GET_FD_BY_ID: i32 = 13;
+const BPF_OBJ_GET_INFO_BY_FD: i32 = 15;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 const BPF_F_ALLOW_MULTI: u32 = 2;
@@ -200,6 +201,35 @@ struct GetFdById {
     _pad: [u8; 116],
 }
 
+#[repr(C)]
+struct GetInfoByFd {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+    _pad: [u8; 112],
+}
+
+/// The head of `struct bpf_prog_info`, up to the program's name.
+#[repr(C)]
+struct ProgInfo {
+    prog_type: u32,
+    id: u32,
+    tag: [u8; 8],
+    jited_prog_len: u32,
+    xlated_prog_len: u32,
+    jited_prog_insns: u64,
+    xlated_prog_insns: u64,
+    load_time: u64,
+    created_by_uid: u32,
+    nr_map_ids: u32,
+    map_ids: u64,
+    name: [u8; 16],
+}
+
+/// The name every program hull loads carries: on `update` only these are
+/// replaced, never a program an engine or an agent attached itself.
+pub const PROG_NAME: &[u8] = b"hull_device";
+
 fn bpf<T>(cmd: i32, attr: &mut T) -> Result<i64, std::io::Error> {
     // SAFETY: attr is a properly laid out, zero-padded bpf_attr variant that
     // lives through the call.
@@ -212,11 +242,19 @@ fn bpf<T>(cmd: i32, attr: &mut T) -> Result<i64, std::io::Error> {
 }
 
 /// Loads the program and attaches it to the cgroup directory `cgroup`,
-/// replacing the programs hull attached before (on `update`).
+/// replacing the programs hull attached before (on `update`) and leaving
+/// any other attached program alone.
 pub fn attach(cgroup: &OwnedFd, program: &[Insn]) -> Result<(), CgroupError> {
+    attach_as(cgroup, program, PROG_NAME)
+}
+
+/// [`attach`] under another program name (at most 15 bytes): programs of
+/// that name attached before are replaced, every other one stays.
+pub fn attach_as(cgroup: &OwnedFd, program: &[Insn], prog_name: &[u8]) -> Result<(), CgroupError> {
     let license = c"Apache-2.0";
     let mut name = [0u8; 16];
-    name[..11].copy_from_slice(b"hull_device");
+    let len = prog_name.len().min(15);
+    name[..len].copy_from_slice(&prog_name[..len]);
     let mut load = ProgLoad {
         prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
         insn_cnt: program.len() as u32,
@@ -237,7 +275,8 @@ pub fn attach(cgroup: &OwnedFd, program: &[Insn]) -> Result<(), CgroupError> {
     // SAFETY: BPF_PROG_LOAD returned a new descriptor that we own.
     let prog = unsafe { OwnedFd::from_raw_fd(fd as i32) };
 
-    let old = attached(cgroup);
+    let old: Vec<OwnedFd> =
+        attached(cgroup).into_iter().filter(|(n, _)| n.as_bytes() == &name[..len]).map(|(_, fd)| fd).collect();
     let mut at = ProgAttach {
         target_fd: cgroup.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,
@@ -263,8 +302,24 @@ pub fn attach(cgroup: &OwnedFd, program: &[Insn]) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Programs already attached to the cgroup itself.
-fn attached(cgroup: &OwnedFd) -> Vec<OwnedFd> {
+fn prog_name(prog: &OwnedFd) -> String {
+    // SAFETY: ProgInfo is plain data; all-zero is valid.
+    let mut info: ProgInfo = unsafe { std::mem::zeroed() };
+    let mut get = GetInfoByFd {
+        bpf_fd: prog.as_raw_fd() as u32,
+        info_len: std::mem::size_of::<ProgInfo>() as u32,
+        info: &mut info as *mut ProgInfo as u64,
+        _pad: [0; 112],
+    };
+    if bpf(BPF_OBJ_GET_INFO_BY_FD, &mut get).is_err() {
+        return String::new();
+    }
+    let end = info.name.iter().position(|&b| b == 0).unwrap_or(info.name.len());
+    String::from_utf8_lossy(&info.name[..end]).into_owned()
+}
+
+/// The device programs attached to the cgroup itself, with their names.
+fn attached(cgroup: &OwnedFd) -> Vec<(String, OwnedFd)> {
     let mut ids = [0u32; 64];
     let mut q = ProgQuery {
         target_fd: cgroup.as_raw_fd() as u32,
@@ -284,9 +339,15 @@ fn attached(cgroup: &OwnedFd) -> Vec<OwnedFd> {
             let mut g = GetFdById { id: *id, next_id: 0, open_flags: 0, _pad: [0; 116] };
             let fd = bpf(BPF_PROG_GET_FD_BY_ID, &mut g).ok()?;
             // SAFETY: a new descriptor owned by us.
-            Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+            let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+            Some((prog_name(&fd), fd))
         })
         .collect()
+}
+
+/// Names of the device programs attached to the cgroup directory `cgroup`.
+pub fn attached_names(cgroup: &OwnedFd) -> Vec<String> {
+    attached(cgroup).into_iter().map(|(n, _)| n).collect()
 }
 
 #[cfg(test)]

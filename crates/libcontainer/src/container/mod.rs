@@ -113,6 +113,21 @@ pub struct Created {
     pub is_child: bool,
 }
 
+/// runc's device policy: every device denied, then config.json's rules,
+/// then the defaults every container gets. Without rules in config.json (or
+/// without `resources` at all) a container still gets only the defaults,
+/// not every device of the host: with CAP_MKNOD it could otherwise make a
+/// node for the host's disk and read it.
+fn device_policy(config: Option<&[LinuxDeviceCgroup]>) -> Vec<LinuxDeviceCgroup> {
+    let mut deny_all = LinuxDeviceCgroup::default();
+    deny_all.set_allow(false);
+    deny_all.set_access(Some("rwm".into()));
+    let mut rules = vec![deny_all];
+    rules.extend(config.into_iter().flatten().cloned());
+    rules.extend(default_device_rules());
+    rules
+}
+
 /// The device rules runc grants every container on top of config.json's:
 /// mknod of any node, the default /dev nodes, ptys, tun.
 fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
@@ -318,18 +333,19 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     let layout = cgroups::detect()?;
     let rootless = !nix::unistd::geteuid().is_root();
     let manager = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
-    let resources = linux.and_then(|l| l.resources().as_ref()).map(|res| {
-        let mut res = res.clone();
-        if rootless {
-            // Device access is the user namespace's business without privilege (as runc).
+    let config_resources = linux.and_then(|l| l.resources().as_ref());
+    let resources = if rootless {
+        // Device access is the user namespace's business without privilege (as runc).
+        config_resources.map(|res| {
+            let mut res = res.clone();
             res.set_devices(None);
-        } else if let Some(devs) = res.devices().as_ref().filter(|d| !d.is_empty()) {
-            let mut all = devs.clone();
-            all.extend(default_device_rules());
-            res.set_devices(Some(all));
-        }
-        res
-    });
+            res
+        })
+    } else {
+        let mut res = config_resources.cloned().unwrap_or_default();
+        res.set_devices(Some(device_policy(res.devices().as_deref())));
+        Some(res)
+    };
     // Rootless: use a cgroup only where one was delegated to the caller;
     // without one, run unlimited — unless config.json asks for limits.
     let cg: Option<Box<dyn CgroupManager>> = if rootless {
