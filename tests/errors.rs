@@ -198,3 +198,24 @@ fn errors_go_to_the_log_in_json() {
     assert!(v["msg"].as_str().unwrap().contains("does not exist"));
     assert!(v["time"].as_str().unwrap().ends_with('Z'));
 }
+
+#[test]
+fn fields_hull_does_not_implement_are_refused_by_name() {
+    // Never ignored silently: each is refused in one line naming it.
+    let mut b = Bundle::busybox(&["true"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}));
+    create_fails(b, &["mounts[", "idmap"]);
+    let mut b = Bundle::busybox(&["true"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}));
+    create_fails(b, &["mounts[", "uidMappings"]);
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["intelRdt"] = json!({"closID": "x"});
+    create_fails(b, &["linux.intelRdt"]);
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["netDevices"] = json!({"eth9": {"name": "eth0"}});
+    create_fails(b, &["linux.netDevices"]);
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+    create_fails(b, &["linux.memoryPolicy"]);
+}

@@ -300,7 +300,69 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec, SpecError> {
         let field = if field == "." || field.is_empty() { String::new() } else { format!("{field}: ") };
         SpecError::Parse { file: file.to_string(), field, msg, line: inner.line(), column: inner.column() }
     })?;
+    refuse_mount_id_maps(text)?;
     Ok(spec)
+}
+
+/// Mount-level `uidMappings`/`gidMappings` (idmapped mounts, runtime-spec
+/// 1.2) are not in oci-spec's Mount type, so serde would drop them without
+/// a word: look for them in the text itself (only when the word is there at
+/// all) and refuse them, naming the mount.
+fn refuse_mount_id_maps(text: &[u8]) -> Result<(), SpecError> {
+    if !text.windows(8).any(|w| w == b"Mappings") {
+        return Ok(());
+    }
+    #[derive(serde::Deserialize)]
+    struct Config {
+        #[serde(default)]
+        mounts: Vec<MountMaps>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct MountMaps {
+        uid_mappings: Option<serde::de::IgnoredAny>,
+        gid_mappings: Option<serde::de::IgnoredAny>,
+    }
+    let Ok(config) = serde_json::from_slice::<Config>(text) else { return Ok(()) };
+    for (i, m) in config.mounts.iter().enumerate() {
+        for (set, name) in [(m.uid_mappings.is_some(), "uidMappings"), (m.gid_mappings.is_some(), "gidMappings")] {
+            if set {
+                return Err(invalid(
+                    format!("mounts[{i}].{name}"),
+                    "idmapped mounts are not supported by this version of hull",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fields hull does not implement: refused in one line each, never ignored.
+fn refuse_unsupported(spec: &Spec) -> Result<(), SpecError> {
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        for o in m.options().iter().flatten() {
+            if o == "idmap" || o == "ridmap" {
+                return Err(invalid(
+                    format!("mounts[{i}].options"),
+                    format!("{o:?}: idmapped mounts are not supported by this version of hull"),
+                ));
+            }
+        }
+    }
+    let Some(l) = spec.linux() else { return Ok(()) };
+    if l.intel_rdt().is_some() {
+        return Err(invalid("linux.intelRdt", "Intel RDT (resctrl) is not supported by hull"));
+    }
+    if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(invalid(
+            "linux.netDevices",
+            "moving network devices into the container is not supported by this version of hull",
+        ));
+    }
+    if l.memory_policy().is_some() {
+        return Err(invalid("linux.memoryPolicy", "NUMA memory policies are not supported by this version of hull"));
+    }
+    Ok(())
 }
 
 /// Reads and parses `<bundle>/config.json`.
@@ -341,6 +403,7 @@ fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
 /// Checks what serde cannot: cross-field rules of the runtime spec and the
 /// things that would otherwise fail half-way through `create`.
 pub fn validate(spec: &Spec, bundle: &Path) -> Result<(), SpecError> {
+    refuse_unsupported(spec)?;
     let rootfs = rootfs_path(spec, bundle)?;
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}

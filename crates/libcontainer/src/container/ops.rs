@@ -213,6 +213,7 @@ pub fn features() -> serde_json::Value {
         "suid",
         "symfollow",
         "sync",
+        "tmpcopyup",
         "unbindable",
     ]
     .to_vec();
@@ -238,7 +239,8 @@ pub fn features() -> serde_json::Value {
             "apparmor": { "enabled": std::path::Path::new("/sys/module/apparmor").exists() },
             "selinux": { "enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists() },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } }
+            "mountExtensions": { "idmap": { "enabled": false } },
+            "netDevices": { "enabled": false }
         },
         "annotations": { "org.opencontainers.runc.checkpoint.enabled": "false" }
     })
