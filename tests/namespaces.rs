@@ -187,3 +187,33 @@ fn sharing_the_hosts_mount_namespace_leaves_no_mount_behind() {
     assert_eq!(c.run().code, 0);
     assert_eq!(host_mounts_under(&c.bundle.rootfs()), Vec::<String>::new());
 }
+
+#[test]
+fn user_namespace_binds_sources_its_root_cannot_reach() {
+    // A bind source below a directory only the host's root may enter (mode
+    // 0700): the container's root, an unprivileged uid on the host, could not
+    // open it itself; hull's parent makes the bind for it, as runc's does.
+    // Before, create failed with EACCES.
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 310000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 310000, "size": 65536}]);
+    b.config["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup");
+    let locked = b.dir.join("locked");
+    std::fs::create_dir_all(locked.join("dir")).unwrap();
+    std::fs::write(locked.join("dir/file"), "reachable\n").unwrap();
+    std::fs::write(locked.join("single"), "one file\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::create_dir(b.rootfs().join("mnt1")).unwrap();
+    std::fs::write(b.rootfs().join("single"), "").unwrap(); // (the mapped root cannot create it)
+    b.add_mount(
+        json!({"destination": "/mnt1", "type": "bind", "source": locked.join("dir"), "options": ["rbind", "ro"]}),
+    );
+    b.add_mount(
+        json!({"destination": "/single", "type": "bind", "source": locked.join("single"), "options": ["bind"]}),
+    );
+    let (r, _c) = run_script(b, "cat /mnt1/file /single; touch /mnt1/x");
+    assert_eq!(r.stdout, "reachable\none file\n", "{r:?}");
+    assert!(r.stderr.contains("Read-only file system"), "{r:?}");
+}

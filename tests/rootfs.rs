@@ -218,3 +218,79 @@ fn an_overlay_mounted_on_slash_becomes_the_root() {
     assert_eq!(r.ok().stdout, "proc-ok\n");
     assert_eq!(std::fs::read_to_string(upper.join("new.txt")).unwrap(), "made\n");
 }
+
+#[test]
+fn proc_is_never_mounted_through_a_symlink() {
+    // An image whose /proc is a symlink: mounting procfs through it would
+    // land wherever it points (here a directory that does exist, which the
+    // mount would have used before). Refused, as runc does.
+    let b = Bundle::busybox(&["true"]);
+    std::fs::create_dir_all(b.rootfs().join("elsewhere")).unwrap();
+    std::fs::remove_dir(b.rootfs().join("proc")).unwrap();
+    std::os::unix::fs::symlink("/elsewhere", b.rootfs().join("proc")).unwrap();
+    let c = Container::new(b);
+    let r = c.run();
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("must be mounted on ordinary directory"), "{r:?}");
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(c.bundle.dir.to_str().unwrap()), "left a mount behind");
+}
+
+#[test]
+fn a_read_only_dev_is_filled_first() {
+    // A /dev tmpfs asked read-only still gets its nodes, pts, shm and
+    // symlinks (they are made first; /dev turns read-only at the end).
+    let mut b = Bundle::busybox(&[]);
+    for m in b.config["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    let (r, _c) = run_script(b, "ls /dev/null /dev/pts/ptmx /dev/shm >/dev/null && echo filled; touch /dev/x");
+    assert!(r.stdout.contains("filled"), "{r:?}");
+    assert!(r.stderr.contains("Read-only file system"), "{r:?}");
+}
+
+#[test]
+fn no_pivot_does_not_leave_the_hosts_proc_to_mount_a_fresh_one() {
+    // With --no-pivot the host's /proc and /sys stayed beneath the
+    // container's root: a process that can make a user namespace could then
+    // mount an unmasked procfs. hull takes them away before the move.
+    let mut b = Bundle::busybox(&[]);
+    b.config["process"]["args"] =
+        json!(["sh", "-c", "unshare -mrpf sh -c 'mount -t proc none /proc && echo mounted-a-fresh-proc'"]);
+    // (Mapping root in the new user namespace needs CAP_SETFCAP.)
+    for set in ["bounding", "permitted", "effective"] {
+        b.config["process"]["capabilities"][set].as_array_mut().unwrap().push(json!("CAP_SETFCAP"));
+    }
+    let c = Container::new(b);
+    let r = c.hull(&["run", "--no-pivot", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert!(!r.stdout.contains("mounted-a-fresh-proc"), "{r:?}");
+    assert!(r.stderr.to_lowercase().contains("permission denied"), "{r:?}");
+}
+
+#[test]
+fn tmpcopyup_starts_the_tmpfs_with_the_images_content() {
+    // podman's --tmpfs volumes: the tmpfs gets a copy of what the image has
+    // at the destination (files, modes, owners, links), and writes stay in it.
+    let mut b = Bundle::busybox(&[]);
+    let data = b.rootfs().join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("sub/file"), "from the image\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(data.join("sub/file"), std::fs::Permissions::from_mode(0o604)).unwrap();
+    std::fs::write(data.join("rootfile"), "root's\n").unwrap();
+    std::os::unix::fs::chown(data.join("sub/file"), Some(1000), Some(1000)).unwrap();
+    std::os::unix::fs::symlink("sub/file", data.join("link")).unwrap();
+    b.add_mount(
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}),
+    );
+    let (r, c) = run_script(
+        b,
+        "grep ' /data ' /proc/self/mountinfo | cut -d' ' -f9; cat /data/link; stat -c '%a %u %g' /data/sub/file; \
+         echo new > /data/rootfile && cat /data/rootfile",
+    );
+    assert_eq!(r.stdout, "tmpfs\nfrom the image\n604 1000 1000\nnew\n", "{r:?}");
+    let image = std::fs::read_to_string(c.bundle.rootfs().join("data/rootfile")).unwrap();
+    assert_eq!(image, "root's\n", "the image was written to");
+}

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 pub struct MountInfo<'a> {
     pub id: u64,
     pub parent: u64,
+    /// The directory of the filesystem mounted here (`/` for a whole one),
+    /// as the kernel writes it.
+    pub root_raw: &'a str,
     /// As the kernel writes it (octal escapes); see [`MountInfo::mount_point`].
     pub mount_point_raw: &'a str,
     pub fstype: &'a str,
@@ -39,12 +42,13 @@ fn parse_line(line: &str) -> Option<MountInfo<'_>> {
     let mut l = left.split(' ');
     let id = l.next()?.parse().ok()?;
     let parent = l.next()?.parse().ok()?;
-    let mount_point_raw = l.nth(2)?;
+    let root_raw = l.nth(1)?;
+    let mount_point_raw = l.next()?;
     let mut r = right.split(' ');
     let fstype = r.next().unwrap_or("");
     let source = r.next().unwrap_or("");
     let super_options = r.next().unwrap_or("");
-    Some(MountInfo { id, parent, mount_point_raw, fstype, source, super_options })
+    Some(MountInfo { id, parent, root_raw, mount_point_raw, fstype, source, super_options })
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -50,6 +50,8 @@ pub enum ContainerError {
     Seccomp(#[from] SeccompError),
     #[error(transparent)]
     Terminal(#[from] TerminalError),
+    #[error(transparent)]
+    Rootfs(#[from] crate::rootfs::RootfsError),
     /// A step inside the container failed; the text names it.
     #[error("{message}")]
     Init { message: String, errno: i32 },
@@ -258,9 +260,18 @@ fn build_plans(
                     .join(",");
             }
         }
+        // In a user namespace the container's root may not reach a bind's
+        // source (a 0700 directory of the host's root on the way): a
+        // privileged parent makes the trees itself, the init only attaches them.
+        let bind_trees = if in_userns && sys::is_root() {
+            mounts.iter().map(|m| m.bind.then(|| rootfs::mounts::bind_tree(m)).transpose()).collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
         Some(RootfsPlan {
             rootfs: rootfs_path.to_path_buf(),
             mounts,
+            bind_trees,
             readonly: spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false),
             propagation,
             setup_dev,
@@ -538,7 +549,14 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             cg.add_process(pid)?;
         }
     }
-    chan.send(&Message::Go)?;
+    if let Err(e) = chan.send(&Message::Go) {
+        // The init may have failed before it waited for Go: its error is
+        // what to report, not our send into the closed channel.
+        return Err(match chan.recv() {
+            Ok(Message::Error { message, errno }) => ContainerError::Init { message, errno },
+            _ => e.into(),
+        });
+    }
     crate::trace::mark("create: maps written, cgroup joined");
     st.pid = pid;
     loop {

@@ -9,6 +9,7 @@
 //! check changes nothing.
 
 pub mod cgroup_mount;
+pub mod copy;
 pub mod devices;
 pub mod mounts;
 pub mod paths;
@@ -42,6 +43,8 @@ pub enum RootfsError {
         path.display()
     )]
     NoHostDevice { path: PathBuf },
+    #[error("mount {fstype} on {}: filesystem {fstype:?} must be mounted on ordinary directory (it is a {what})", destination.display())]
+    NotOrdinaryDirectory { fstype: String, destination: PathBuf, what: &'static str },
     #[error("maskedPaths: the host's /dev/null is not the null device (character device 1:3): refusing to mask files with it")]
     NotNullDevice,
 }
@@ -192,7 +195,7 @@ pub fn file_target(root: &OwnedFd, path: &Path) -> Result<OwnedFd, RootfsError> 
 }
 
 /// Everything the child needs to build the root filesystem, decided by the parent.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RootfsPlan {
     pub rootfs: PathBuf,
     pub mounts: Vec<MountEntry>,
@@ -212,6 +215,9 @@ pub struct RootfsPlan {
     /// mounts are visible on the host, as with runc).
     pub new_mount_ns: bool,
     pub cgroup_mount: cgroup_mount::MountView,
+    /// For a container in a user namespace, the bind mounts' trees made by
+    /// the privileged parent (index as `mounts`; see mounts::bind_tree).
+    pub bind_trees: Vec<Option<OwnedFd>>,
 }
 
 /// Mounts at or below `dir` in the caller's mount namespace, in mountinfo
@@ -259,6 +265,9 @@ pub struct Prepared {
     pub root: OwnedFd,
     /// What masks files, taken from the host before pivot_root.
     null: Option<paths::NullSource>,
+    /// /dev was asked read-only: mounted read-write to be filled (nodes,
+    /// pts, shm, symlinks), made read-only at the end, as runc does.
+    readonly_dev: bool,
 }
 
 /// First half, before the createContainer hooks: make the rootfs a mount of
@@ -287,13 +296,22 @@ pub fn prepare<E: From<RootfsError>>(
     let mut root = sys::openat2(libc::AT_FDCWD, &crootfs, libc::O_PATH | libc::O_DIRECTORY, 0, 0)
         .map_err(path_err("open rootfs", &plan.rootfs))?;
 
-    for m in &plan.mounts {
+    let mut readonly_dev = false;
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let writable_dev;
+        let m = if m.destination == Path::new("/dev") && m.flags.contains(MsFlags::MS_RDONLY) {
+            readonly_dev = true;
+            writable_dev = MountEntry { flags: m.flags - MsFlags::MS_RDONLY, ..m.clone() };
+            &writable_dev
+        } else {
+            m
+        };
         if m.fstype == "cgroup" || m.fstype == "cgroup2" {
             before_cgroup_mount()?;
             cgroup_mount::mount_into(&root, m, &plan.cgroup_mount)?;
             continue;
         }
-        match mounts::mount_entry(&root, m) {
+        match mounts::mount_entry(&root, m, plan.bind_trees.get(i).and_then(Option::as_ref)) {
             // sysfs and mqueue cannot be mounted from a user namespace that does
             // not own the net/ipc namespace: fall back to the host's, read-only
             // where it was asked to be, as runc does.
@@ -304,7 +322,7 @@ pub fn prepare<E: From<RootfsError>>(
                 bind.bind = true;
                 bind.recursive = true;
                 bind.source = Some(PathBuf::from(if m.fstype == "sysfs" { "/sys" } else { "/dev/mqueue" }));
-                mounts::mount_entry(&root, &bind)?;
+                mounts::mount_entry(&root, &bind, None)?;
             }
             other => other?,
         }
@@ -321,13 +339,13 @@ pub fn prepare<E: From<RootfsError>>(
         devices::create_devices(&root, &plan.devices, plan.bind_devices)?;
     }
     let null = if plan.new_mount_ns && !plan.masked_paths.is_empty() { Some(paths::open_null()?) } else { None };
-    Ok(Prepared { root, null })
+    Ok(Prepared { root, null, readonly_dev })
 }
 
 /// Second half, after the createContainer hooks: switch root, then hide and
 /// freeze what must not be touched.
 pub fn finish(plan: &RootfsPlan, prepared: Prepared) -> Result<(), RootfsError> {
-    let Prepared { root, null } = prepared;
+    let Prepared { root, null, readonly_dev } = prepared;
     if !plan.new_mount_ns {
         pivot::chroot_into(&root, &plan.rootfs)?;
         return Ok(());
@@ -345,6 +363,10 @@ pub fn finish(plan: &RootfsPlan, prepared: Prepared) -> Result<(), RootfsError> 
     if plan.readonly {
         sys::mount_setattr(libc::AT_FDCWD, c"/", 0, libc::MOUNT_ATTR_RDONLY, 0, 0)
             .map_err(path_err("make the root read-only", Path::new("/")))?;
+    }
+    if readonly_dev {
+        sys::mount_setattr(libc::AT_FDCWD, c"/dev", libc::AT_SYMLINK_NOFOLLOW as u32, libc::MOUNT_ATTR_RDONLY, 0, 0)
+            .map_err(path_err("make /dev read-only", Path::new("/dev")))?;
     }
     if let Some(p) = plan.propagation {
         nix::mount::mount(None::<&str>, "/", None::<&str>, p, None::<&str>)

@@ -38,6 +38,9 @@ pub struct MountEntry {
     pub rec_clear: u64,
     /// Options the filesystem itself interprets (`mode=755`, `size=…`).
     pub data: String,
+    /// `tmpcopyup`: a tmpfs starts with a copy of what the image has at its
+    /// destination (podman's `--tmpfs` volumes use it).
+    pub copy_up: bool,
 }
 
 /// Maps an option to (flag, clears-it).
@@ -133,6 +136,7 @@ impl MountEntry {
             rec_set: 0,
             rec_clear: 0,
             data: String::new(),
+            copy_up: false,
         };
         for opt in m.options().iter().flatten() {
             let opt = opt.as_str();
@@ -154,8 +158,11 @@ impl MountEntry {
             } else if let Some((set, clear)) = recursive_option(opt) {
                 e.rec_set = (e.rec_set & !clear) | set;
                 e.rec_clear = (e.rec_clear & !set) | clear;
-            } else if opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap" || opt.starts_with("x-") {
-                // Accepted and ignored, as runc does for options it does not act on here.
+            } else if opt == "tmpcopyup" {
+                e.copy_up = true;
+            } else if opt.starts_with("x-") {
+                // Userspace options (x-systemd.*, …): for mount helpers, not the kernel, as runc skips them.
+                // (idmap and ridmap are refused by spec::validate.)
             } else {
                 if !e.data.is_empty() {
                     e.data.push(',');
@@ -174,11 +181,6 @@ impl MountEntry {
             }
         }
         e
-    }
-
-    /// Does the destination need a file (not a directory) to mount on?
-    pub fn source_is_file(&self) -> bool {
-        self.bind && self.source.as_ref().is_some_and(|s| std::fs::metadata(s).map(|m| !m.is_dir()).unwrap_or(false))
     }
 }
 
@@ -277,46 +279,96 @@ fn err(op: &'static str, e: &MountEntry, errno: Errno) -> RootfsError {
     }
 }
 
-/// Mounts one entry under the rootfs (`root` is an fd on the rootfs mount).
-pub fn mount_entry(root: &OwnedFd, e: &MountEntry) -> Result<(), RootfsError> {
-    let create = if e.source_is_file() { Create::File } else { Create::Dir };
-    let target = resolve_in_root(root, &e.destination, create)?;
-    let empty = c"";
+/// proc and sysfs go only on a directory: over a symlink (`/proc -> /` in an
+/// image, or a link swapped in by another container sharing the directory)
+/// the mount would land wherever it points, which is how several escapes
+/// began. As runc, refuse anything at the destination but a directory.
+fn ensure_ordinary_directory(root: &OwnedFd, e: &MountEntry) -> Result<(), RootfsError> {
+    use std::os::unix::ffi::OsStrExt;
+    let parent = resolve_in_root(root, e.destination.parent().unwrap_or(Path::new("/")), Create::Dir)?;
+    let name = sys::cstring(e.destination.file_name().unwrap_or_default().as_bytes());
+    let st = match nix::sys::stat::fstatat(
+        Some(parent.as_raw_fd()),
+        name.as_c_str(),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(errno) => return Err(RootfsError::Path { op: "stat", path: e.destination.clone(), errno }),
+    };
+    let what = match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => return Ok(()),
+        libc::S_IFLNK => "symlink",
+        libc::S_IFREG => "regular file",
+        _ => "special file",
+    };
+    Err(RootfsError::NotOrdinaryDirectory { fstype: e.fstype.clone(), destination: e.destination.clone(), what })
+}
 
-    if e.bind {
-        let src = e.source.as_ref().ok_or_else(|| err("bind", e, Errno::EINVAL))?;
-        let csrc = sys::cstring(src.as_os_str().as_encoded_bytes());
-        let mut flags = libc::OPEN_TREE_CLONE;
-        if e.recursive {
-            flags |= libc::AT_RECURSIVE as u32;
-        }
-        let tree = sys::open_tree(libc::AT_FDCWD, &csrc, flags).map_err(|errno| err("bind", e, errno))?;
-        let (set, clear) = bind_attrs(e.flags, e.cleared);
-        set_attributes(&tree, 0, set, clear).map_err(|errno| err("set attributes of", e, errno))?;
-        set_attributes(&tree, libc::AT_RECURSIVE, e.rec_set, e.rec_clear)
-            .map_err(|errno| err("set recursive attributes of", e, errno))?;
-        sys::move_mount(
+/// The detached copy of a bind mount's source, its attributes set: made by
+/// the init, or — for a container in a user namespace — beforehand by its
+/// privileged parent, which can reach sources the container's root cannot
+/// (a directory of the host's root with mode 0700 on the way), as runc's
+/// parent opens them for its init.
+pub fn bind_tree(e: &MountEntry) -> Result<OwnedFd, RootfsError> {
+    let src = e.source.as_ref().ok_or_else(|| err("bind", e, Errno::EINVAL))?;
+    let csrc = sys::cstring(src.as_os_str().as_encoded_bytes());
+    let mut flags = libc::OPEN_TREE_CLONE;
+    if e.recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    let tree = sys::open_tree(libc::AT_FDCWD, &csrc, flags).map_err(|errno| err("bind", e, errno))?;
+    let (set, clear) = bind_attrs(e.flags, e.cleared);
+    set_attributes(&tree, 0, set, clear).map_err(|errno| err("set attributes of", e, errno))?;
+    set_attributes(&tree, libc::AT_RECURSIVE, e.rec_set, e.rec_clear)
+        .map_err(|errno| err("set recursive attributes of", e, errno))?;
+    Ok(tree)
+}
+
+/// Puts a bind tree at the entry's destination, then sets its propagation.
+fn attach_bind(root: &OwnedFd, e: &MountEntry, tree: &OwnedFd) -> Result<(), RootfsError> {
+    let is_dir = nix::sys::stat::fstat(tree.as_raw_fd())
+        .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        .map_err(|errno| err("stat the source of", e, errno))?;
+    let target = resolve_in_root(root, &e.destination, if is_dir { Create::Dir } else { Create::File })?;
+    let empty = c"";
+    sys::move_mount(
+        tree.as_raw_fd(),
+        empty,
+        target.as_raw_fd(),
+        empty,
+        libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .map_err(|errno| err("bind", e, errno))?;
+    for p in &e.propagation {
+        let rec = if p.contains(MsFlags::MS_REC) { libc::AT_RECURSIVE } else { 0 };
+        sys::mount_setattr(
             tree.as_raw_fd(),
             empty,
-            target.as_raw_fd(),
-            empty,
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+            (libc::AT_EMPTY_PATH | rec) as u32,
+            0,
+            0,
+            (*p - MsFlags::MS_REC).bits(),
         )
-        .map_err(|errno| err("bind", e, errno))?;
-        for p in &e.propagation {
-            let rec = if p.contains(MsFlags::MS_REC) { libc::AT_RECURSIVE } else { 0 };
-            sys::mount_setattr(
-                tree.as_raw_fd(),
-                empty,
-                (libc::AT_EMPTY_PATH | rec) as u32,
-                0,
-                0,
-                (*p - MsFlags::MS_REC).bits(),
-            )
-            .map_err(|errno| err("set propagation of", e, errno))?;
-        }
-        return Ok(());
+        .map_err(|errno| err("set propagation of", e, errno))?;
     }
+    Ok(())
+}
+
+/// Mounts one entry under the rootfs (`root` is an fd on the rootfs mount);
+/// a bind from `prebuilt` when the parent made its tree.
+pub fn mount_entry(root: &OwnedFd, e: &MountEntry, prebuilt: Option<&OwnedFd>) -> Result<(), RootfsError> {
+    if e.fstype == "proc" || e.fstype == "sysfs" {
+        ensure_ordinary_directory(root, e)?;
+    }
+    if e.bind {
+        return match prebuilt {
+            Some(tree) => attach_bind(root, e, tree),
+            None => attach_bind(root, e, &bind_tree(e)?),
+        };
+    }
+    let target = resolve_in_root(root, &e.destination, Create::Dir)?;
+    let empty = c"";
 
     let source = e
         .source
@@ -328,6 +380,15 @@ pub fn mount_entry(root: &OwnedFd, e: &MountEntry) -> Result<(), RootfsError> {
     let cdata = sys::cstring(e.data.as_str());
     let path = proc_fd_path(&target);
     let flags = e.flags - MsFlags::MS_REMOUNT;
+    // What the image has here, readable through the descriptor once covered.
+    let below = if e.copy_up && e.fstype == "tmpfs" {
+        Some(
+            sys::openat2(target.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
+                .map_err(|errno| err("open for tmpcopyup", e, errno))?,
+        )
+    } else {
+        None
+    };
     nix::mount::mount(
         Some(csource.as_c_str()),
         path.as_c_str(),
@@ -336,6 +397,12 @@ pub fn mount_entry(root: &OwnedFd, e: &MountEntry) -> Result<(), RootfsError> {
         (!e.data.is_empty()).then_some(cdata.as_c_str()),
     )
     .map_err(|errno| err("mount", e, errno))?;
+    if let Some(below) = below {
+        let top = resolve_in_root(root, &e.destination, Create::Nothing)?;
+        let top = sys::openat2(top.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0, 0)
+            .map_err(|errno| err("open for tmpcopyup", e, errno))?;
+        super::copy::copy_tree(&below, &top).map_err(|errno| err("tmpcopyup", e, errno))?;
+    }
     if !e.propagation.is_empty() || e.rec_set != 0 || e.rec_clear != 0 {
         // The fd still points below the new mount: look the path up again to
         // reach the mount itself.
