@@ -15,6 +15,8 @@ pub struct MountInfo<'a> {
     pub root_raw: &'a str,
     /// As the kernel writes it (octal escapes); see [`MountInfo::mount_point`].
     pub mount_point_raw: &'a str,
+    /// The optional fields: propagation (`shared:N`, `master:N`, …), space-separated.
+    pub optional: &'a str,
     pub fstype: &'a str,
     pub source: &'a str,
     pub super_options: &'a str,
@@ -44,11 +46,13 @@ fn parse_line(line: &str) -> Option<MountInfo<'_>> {
     let parent = l.next()?.parse().ok()?;
     let root_raw = l.nth(1)?;
     let mount_point_raw = l.next()?;
+    // After the mount options come the optional fields, up to " - ".
+    let optional = left.splitn(7, ' ').nth(6).unwrap_or("");
     let mut r = right.split(' ');
     let fstype = r.next().unwrap_or("");
     let source = r.next().unwrap_or("");
     let super_options = r.next().unwrap_or("");
-    Some(MountInfo { id, parent, root_raw, mount_point_raw, fstype, source, super_options })
+    Some(MountInfo { id, parent, root_raw, mount_point_raw, optional, fstype, source, super_options })
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
@@ -91,5 +95,8 @@ mod tests {
         let m = &all[0];
         assert_eq!((m.id, m.parent, m.fstype, m.source, m.super_options), (36, 25, "tmpfs", "none", "rw,size=4k"));
         assert_eq!(m.mount_point(), Path::new("/mnt/a b"));
+        assert_eq!((m.root_raw, m.optional), ("/", "shared:1 master:2"));
+        let plain: Vec<MountInfo> = parse("1 0 8:1 /sub / rw - ext4 /dev/sda1 rw\n").collect();
+        assert_eq!((plain[0].root_raw, plain[0].optional), ("/sub", ""));
     }
 }

@@ -263,8 +263,12 @@ fn build_plans(
         // In a user namespace the container's root may not reach a bind's
         // source (a 0700 directory of the host's root on the way): a
         // privileged parent makes the trees itself, the init only attaches them.
+        let root_propagation = propagation.unwrap_or(nix::mount::MsFlags::MS_SLAVE | nix::mount::MsFlags::MS_REC);
         let bind_trees = if in_userns && sys::is_root() {
-            mounts.iter().map(|m| m.bind.then(|| rootfs::mounts::bind_tree(m)).transpose()).collect::<Result<_, _>>()?
+            mounts
+                .iter()
+                .map(|m| m.bind.then(|| rootfs::mounts::parent_bind_tree(m, root_propagation)).transpose())
+                .collect::<Result<_, _>>()?
         } else {
             Vec::new()
         };

@@ -201,6 +201,7 @@ impl Channel {
 
     pub fn recv(&mut self) -> Result<Message, SyncError> {
         self.buf.resize(MAX_MESSAGE, 0);
+        let mut reset = false;
         let n = loop {
             match crate::sys::recv_with_fd(self.fd.as_raw_fd(), &mut self.buf) {
                 Ok((n, fd)) => {
@@ -210,6 +211,11 @@ impl Channel {
                     break n;
                 }
                 Err(Errno::EINTR) => continue,
+                // A peer that exits with a message of ours unread resets the
+                // connection, and the kernel reports that before what the
+                // peer sent last (its Error, typically): the report clears
+                // the condition, so read once more for that message.
+                Err(Errno::ECONNRESET) if !reset => reset = true,
                 Err(Errno::ECONNRESET) => return Err(SyncError::Closed),
                 Err(e) => return Err(SyncError::Io(e)),
             }

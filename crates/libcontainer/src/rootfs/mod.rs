@@ -220,6 +220,34 @@ pub struct RootfsPlan {
     pub bind_trees: Vec<Option<OwnedFd>>,
 }
 
+impl RootfsPlan {
+    /// The propagation of the container's mount tree: rootfsPropagation, or
+    /// rslave.
+    pub fn root_propagation(&self) -> MsFlags {
+        self.propagation.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC)
+    }
+}
+
+/// Makes the mount that holds `rootfs` private (in our mount namespace) if
+/// it is shared, as runc does.
+fn make_parent_mount_private(rootfs: &Path) -> Result<(), RootfsError> {
+    let rootfs = std::fs::canonicalize(rootfs).unwrap_or_else(|_| rootfs.to_path_buf());
+    let text = mountinfo::read_self().map_err(|e| RootfsError::Path {
+        op: "read",
+        path: "/proc/self/mountinfo".into(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
+    let parent = mountinfo::parse(&text)
+        .filter(|m| rootfs.starts_with(m.mount_point()))
+        .max_by_key(|m| m.mount_point().as_os_str().len());
+    if let Some(m) = parent.filter(|m| m.optional.split(' ').any(|o| o.starts_with("shared:"))) {
+        let point = m.mount_point();
+        nix::mount::mount(None::<&str>, &point, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
+            .map_err(path_err("make private", &point))?;
+    }
+    Ok(())
+}
+
 /// Mounts at or below `dir` in the caller's mount namespace, in mountinfo
 /// order (a mount before those on top of it): (mount id, mount point).
 pub fn mounts_at_or_below(dir: &Path) -> Vec<(u64, PathBuf)> {
@@ -280,9 +308,19 @@ pub fn prepare<E: From<RootfsError>>(
 ) -> Result<Prepared, E> {
     let crootfs = sys::cstring(plan.rootfs.as_os_str().as_bytes());
     if plan.new_mount_ns {
-        // Nothing we mount from here on may propagate back to the host.
-        nix::mount::mount(None::<&str>, "/", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-            .map_err(path_err("make / rslave", Path::new("/")))?;
+        // The container's view of the host's mounts, first of all: rslave by
+        // default (nothing we mount propagates back, the host's new mounts
+        // still arrive), or what rootfsPropagation asks — with "rshared" the
+        // mounts stay peers of the host's, so that a mount made inside a
+        // Bidirectional volume appears on the host (Kubernetes, CSI).
+        let root_propagation = plan.root_propagation();
+        nix::mount::mount(None::<&str>, "/", None::<&str>, root_propagation, None::<&str>)
+            .map_err(path_err("set the propagation of", Path::new("/")))?;
+        if root_propagation.contains(MsFlags::MS_SHARED) {
+            // The rootfs bind below must not reach the host, and pivot_root
+            // refuses a new root whose parent mount is shared.
+            make_parent_mount_private(&plan.rootfs)?;
+        }
         // pivot_root needs the new root to be a mount point.
         nix::mount::mount(
             Some(crootfs.as_c_str()),

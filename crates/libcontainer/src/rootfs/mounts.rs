@@ -325,6 +325,28 @@ pub fn bind_tree(e: &MountEntry) -> Result<OwnedFd, RootfsError> {
     Ok(tree)
 }
 
+/// [`bind_tree`] made by the parent, in the host's mount namespace, where
+/// the tree is a peer of the host's mounts: it is given the propagation the
+/// container's own mounts get (`root`, rootfsPropagation or rslave), as if
+/// the init had made it — a user namespace must not end up with binds that
+/// propagate its mounts to the host unless asked.
+pub fn parent_bind_tree(e: &MountEntry, root: MsFlags) -> Result<OwnedFd, RootfsError> {
+    let tree = bind_tree(e)?;
+    if !root.contains(MsFlags::MS_SHARED) {
+        let rec = if e.recursive { libc::AT_RECURSIVE } else { 0 };
+        sys::mount_setattr(
+            tree.as_raw_fd(),
+            c"",
+            (libc::AT_EMPTY_PATH | rec) as u32,
+            0,
+            0,
+            (root - MsFlags::MS_REC).bits(),
+        )
+        .map_err(|errno| err("set propagation of", e, errno))?;
+    }
+    Ok(tree)
+}
+
 /// Puts a bind tree at the entry's destination, then sets its propagation.
 fn attach_bind(root: &OwnedFd, e: &MountEntry, tree: &OwnedFd) -> Result<(), RootfsError> {
     let is_dir = nix::sys::stat::fstat(tree.as_raw_fd())
