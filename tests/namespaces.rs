@@ -217,3 +217,93 @@ fn user_namespace_binds_sources_its_root_cannot_reach() {
     assert_eq!(r.stdout, "reachable\none file\n", "{r:?}");
     assert!(r.stderr.contains("Read-only file system"), "{r:?}");
 }
+
+/// A network namespace of the host's (as a CNI plugin makes for a pod), with
+/// a veth pair in it (this kernel has no dummy driver); removed on drop.
+struct HostNetns(String);
+
+impl HostNetns {
+    fn new() -> HostNetns {
+        let name = unique("hull-ns");
+        let ip = |args: &[&str]| {
+            assert!(std::process::Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}")
+        };
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "add", "pod0", "type", "veth", "peer", "name", "pod1"]);
+        HostNetns(name)
+    }
+}
+
+impl Drop for HostNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["netns", "delete", &self.0]).status();
+    }
+}
+
+#[test]
+fn a_new_user_namespace_can_join_a_network_namespace_of_the_host() {
+    // A user-namespaced pod's sandbox: new user namespace, network namespace
+    // given by path (made by the CNI side, owned by the host's user
+    // namespace). Joined before the user namespace is made; the other new
+    // namespaces belong to the new user namespace. Before, setns failed with
+    // EPERM from inside the new user namespace.
+    let netns = HostNetns::new();
+    let mut b = Bundle::busybox(&[]);
+    for ns in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if ns["type"] == "network" {
+            ns["path"] = json!(format!("/run/netns/{}", netns.0));
+        }
+    }
+    b.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 320000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 320000, "size": 65536}]);
+    b.config["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup" && m["type"] != "sysfs");
+    b.config["process"]["oomScoreAdj"] = json!(300);
+    let (r, _c) = run_script(
+        b,
+        "ip -o link show pod0 | cut -d: -f2; cat /proc/self/uid_map; cat /proc/self/oom_score_adj; echo $$",
+    );
+    let r = r.ok();
+    let lines: Vec<&str> = r.stdout.lines().map(str::trim).collect();
+    assert_eq!(lines[0], "pod0@pod1", "{r:?}");
+    assert!(lines[1].split_whitespace().collect::<Vec<_>>() == ["0", "320000", "65536"], "{r:?}");
+    assert_eq!(lines[2], "300", "{r:?}");
+    assert_eq!(lines[3], "1", "a pid namespace of its own: {r:?}");
+}
+
+#[test]
+fn a_pod_container_joins_its_user_namespaced_sandbox() {
+    // KEP-127 (hostUsers: false): the sandbox has a new user namespace; a
+    // container joins it by path with the sandbox's net, ipc and uts, and
+    // gets a pid and mount namespace of its own (owned by that user
+    // namespace, so it can mount its /proc). Before, the joined user
+    // namespace plus new pid namespace lost the init to a parent-death
+    // signal, and files could not be made for the unmapped host root.
+    let mut s = Bundle::busybox(&["sleep", "100"]);
+    s.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    s.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 330000, "size": 65536}]);
+    s.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 330000, "size": 65536}]);
+    s.config["hostname"] = json!("the-sandbox");
+    s.config["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup" && m["type"] != "sysfs");
+    let sandbox = Container::new(s);
+    sandbox.hull(&["run", "-d", "--bundle", sandbox.bundle.dir.to_str().unwrap(), "{id}"]).ok();
+    let pid = sandbox.pid();
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["namespaces"] = json!([
+        {"type": "user", "path": format!("/proc/{pid}/ns/user")},
+        {"type": "network", "path": format!("/proc/{pid}/ns/net")},
+        {"type": "ipc", "path": format!("/proc/{pid}/ns/ipc")},
+        {"type": "uts", "path": format!("/proc/{pid}/ns/uts")},
+        {"type": "pid"},
+        {"type": "mount"}
+    ]);
+    b.config.as_object_mut().unwrap().remove("hostname");
+    b.config["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "cgroup" && m["type"] != "sysfs");
+    let (r, _c) = run_script(b, "cat /proc/self/uid_map; echo $$; hostname; ls /proc | grep -c '^[0-9]'");
+    let r = r.ok();
+    let lines: Vec<&str> = r.stdout.lines().map(str::trim).collect();
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["0", "330000", "65536"], "{r:?}");
+    assert_eq!(lines[1], "1", "{r:?}");
+    assert_eq!(lines[2], "the-sandbox", "{r:?}");
+    assert!(lines[3].parse::<u32>().unwrap() <= 3, "its own pid namespace: {r:?}");
+}

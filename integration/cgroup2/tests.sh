@@ -3,7 +3,7 @@
 # device access (eBPF) and cgroupsPath. Runs as root inside the VM of run.sh
 # (busybox only: no python, no jq). Prints PASS/FAIL per check; exits 1 on any FAIL.
 #
-# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath rootless
+# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath rootless userns
 set -u
 cd "$(dirname "$0")" || exit 1
 HULL=${HULL:-$PWD/hull}
@@ -320,6 +320,27 @@ t_cgroupspath() {
 # Rootless with a delegated cgroup: an unprivileged user owns /deleg (and
 # sits in /deleg/shell); hull, run as that user, puts the container's cgroup
 # in /deleg/ctr and its limits work.
+t_userns() {
+	# A negative oomScoreAdj takes CAP_SYS_RESOURCE in the host's user
+	# namespace (root here has it; the development host does not): the
+	# parent writes it before the init is in its own user namespace, where
+	# it could not.
+	id=c2-userns-$$
+	mkbundle userns <<-'EOF'
+		cat /proc/self/oom_score_adj
+		cat /proc/self/uid_map
+	EOF
+	sed -e 's/"namespaces": \[/"namespaces": [ {"type": "user"},/' \
+		-e 's/"linux": {/"linux": { "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}], "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],/' \
+		-e 's/"process": {/"process": { "oomScoreAdj": -500,/' "$W/userns/config.json" >"$W/userns/config.tmp" &&
+		mv "$W/userns/config.tmp" "$W/userns/config.json"
+	chown -R 100000:100000 "$W/userns/rootfs"
+	out=$(hull run --bundle "$W/userns" "$id" 2>&1)
+	echo "$out" | sed 's/^/    | /'
+	check "userns: a negative oomScoreAdj (-500) is set in a user namespace" has "^-500$"
+	check "userns: ... which maps root to 100000" has "0 *100000 *65536"
+}
+
 t_rootless() {
 	id=c2-rootless-$$
 	grep -q '^rl:' /etc/passwd || echo 'rl:x:1500:1500::/tmp:/bin/sh' >>/etc/passwd
@@ -357,7 +378,7 @@ t_rootless() {
 	rmdir "$CG/deleg/shell" "$CG/deleg" 2>/dev/null
 }
 
-all="lifecycle memory pids cpu freeze devices cgroupspath rootless"
+all="lifecycle memory pids cpu freeze devices cgroupspath rootless userns"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 echo "$("$HULL" --version | head -1); kernel $(uname -r); guest up $(cut -d' ' -f1 /proc/uptime) s"

@@ -112,6 +112,10 @@ pub struct NamespacePlan {
     pub parent_joins: Vec<Join>,
     /// The new pid namespace is created by the child's unshare and needs a second fork.
     pub second_fork: bool,
+    /// A new user namespace made by the child's unshare, after it joined the
+    /// namespaces given by path: those belong to the host's user namespace,
+    /// and from inside the new one setns into them is refused.
+    pub user_by_unshare: bool,
     pub new_user: bool,
     pub new_pid: bool,
     pub new_mount: bool,
@@ -190,7 +194,16 @@ pub fn plan(spec: &Spec, cgroup_placement_first: bool) -> Result<NamespacePlan, 
     let mut clone_flags = new;
     let mut unshare_flags = CloneFlags::empty();
     let mut second_fork = false;
-    if join_user {
+    let user_by_unshare = new.contains(CloneFlags::CLONE_NEWUSER) && !joins.is_empty();
+    if user_by_unshare {
+        // Join first (still privileged over them), then make the user
+        // namespace, then everything else new, so that it belongs to the new
+        // user namespace (a mount or pid namespace made before it would not
+        // let the container mount anything).
+        clone_flags = CloneFlags::empty();
+        unshare_flags = new - CloneFlags::CLONE_NEWUSER;
+        second_fork = new.contains(CloneFlags::CLONE_NEWPID) || new.contains(new_time_flag);
+    } else if join_user {
         // Everything new is created after joining the user namespace.
         clone_flags = CloneFlags::empty();
         unshare_flags = new;
@@ -219,10 +232,14 @@ pub fn plan(spec: &Spec, cgroup_placement_first: bool) -> Result<NamespacePlan, 
     Ok(NamespacePlan {
         clone_flags,
         unshare_flags,
-        deferred_cgroupns: !join_user && cgroup_placement_first && new.contains(CloneFlags::CLONE_NEWCGROUP),
+        deferred_cgroupns: !join_user
+            && !user_by_unshare
+            && cgroup_placement_first
+            && new.contains(CloneFlags::CLONE_NEWCGROUP),
         joins,
         parent_joins,
         second_fork,
+        user_by_unshare,
         new_user: new.contains(CloneFlags::CLONE_NEWUSER),
         new_pid: new.contains(CloneFlags::CLONE_NEWPID),
         new_mount: new.contains(CloneFlags::CLONE_NEWNS),

@@ -482,6 +482,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     if sys::is_root() {
         sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make hull non-dumpable"))?;
     }
+    // In a user namespace the init could not lower its own OOM score (that
+    // takes CAP_SYS_RESOURCE in the host's): the parent writes it.
+    let oom_by_parent = plans.process.oom_score_adj.is_some()
+        && (plans.ns.new_user || plans.ns.joins.iter().any(|j| j.kind == LinuxNamespaceType::User));
     let forked = sys::clone3(plans.ns.clone_flags.bits() as u64, cg.as_deref().and_then(|c| c.clone_into()));
     let forked = forked.map_err(|errno| {
         if plans.ns.new_user && !sys::is_root() && matches!(errno, Errno::EPERM | Errno::ENOSPC | Errno::EUSERS) {
@@ -505,10 +509,14 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 let _ = sys::join_session_keyring(k);
             }
             crate::trace::mark("init: keyring");
+            let mut process = plans.process.clone();
+            if oom_by_parent {
+                process.oom_score_adj = None;
+            }
             let cfg = InitConfig {
                 namespaces: &plans.ns,
                 rootfs: plans.rootfs.as_ref(),
-                process: plans.process.clone(),
+                process,
                 hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
                 domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
                 sysctl,
@@ -537,6 +545,19 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     let pidfd_raw = pidfd.as_raw_fd();
     cleanup.child = Some((pid, sys::borrow(pidfd_raw)));
 
+    if oom_by_parent {
+        let proc = crate::procfs::ProcFs::open().map_err(crate::process::ProcessError::from)?;
+        plans.process.set_oom_score_adj(&proc, &format!("{pid}/oom_score_adj"))?;
+    }
+    if plans.ns.user_by_unshare {
+        // The child joins its namespaces first, then makes its user namespace.
+        chan.expect("UserNs", &Message::UserNs).map_err(|e| match e {
+            SyncError::Unexpected { got: Message::Error { message, errno }, .. } => {
+                ContainerError::Init { message, errno }
+            }
+            e => e.into(),
+        })?;
+    }
     if plans.ns.new_user {
         let linux = linux.expect("a user namespace comes from linux.namespaces");
         namespaces::write_id_maps(

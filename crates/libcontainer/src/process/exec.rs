@@ -66,6 +66,9 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     // can have a procfs of the container's pid namespace (which we are in
     // already) that the container cannot reach or redirect.
     let proc = crate::procfs::ProcFs::open()?;
+    // Still outside the container's user namespace: a negative score is ours to set.
+    cfg.process.set_oom_score_adj(&proc, &proc.own("oom_score_adj"))?;
+    cfg.process.oom_score_adj = None;
     if !cfg.join.is_empty() {
         // One call joins them all, in the kernel's order (user first).
         nix::sched::setns(cfg.init.as_fd(), cfg.join).map_err(sys_err("join the container's namespaces"))?;

@@ -136,6 +136,14 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     // before this point is noticed on the sync channel instead.)
     let ns = cfg.namespaces;
     let mut gate = GoGate { passed: false, deferred_cgroupns: ns.deferred_cgroupns, cgroup: cfg.cgroup_join };
+    if ns.user_by_unshare {
+        // Namespaces given by path belong to the host's user namespace: join
+        // them while we are privileged over them, then make ours, and let
+        // the parent write its id maps.
+        join_all(ns)?;
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).map_err(sys_err("unshare the user namespace"))?;
+        chan.send(&Message::UserNs)?;
+    }
     if ns.child_waits_for_go_first() {
         gate.pass(chan)?;
     }
@@ -143,26 +151,11 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     // unprivileged one could not (it had to write our id maps, just done):
     // from here on, no process of the container may open our /proc files.
     sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make the init non-dumpable"))?;
-    // Become root of the user namespace (if the maps allow it) so that files
-    // made during setup belong to the container's root: our host ids are not
-    // mapped in it, and the kernel refuses to create files for an unmapped
-    // owner (EOVERFLOW).
-    let become_root = || {
-        let _ = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
-        let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
-    };
     if ns.new_user {
         become_root();
     }
-    for j in &ns.joins {
-        nix::sched::setns(j.fd.as_fd(), flag_of(j.kind)).map_err(sys_err(format!(
-            "join {} namespace {}",
-            name_of(j.kind),
-            j.path.display()
-        )))?;
-        if j.kind == oci_spec::runtime::LinuxNamespaceType::User {
-            become_root();
-        }
+    if !ns.user_by_unshare {
+        join_all(ns)?;
     }
     if !ns.unshare_flags.is_empty() {
         nix::sched::unshare(ns.unshare_flags).map_err(sys_err(format!("unshare {:?}", ns.unshare_flags)))?;
@@ -274,6 +267,31 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         Ok(never) => match never {},
         Err(e) => Err(fail(e.into(), report_to.take())),
     }
+}
+
+/// setns into every namespace given by path, in `joins` order (user first);
+/// in a joined user namespace we become its root.
+fn join_all(ns: &NamespacePlan) -> Result<(), InitError> {
+    for j in &ns.joins {
+        nix::sched::setns(j.fd.as_fd(), flag_of(j.kind)).map_err(sys_err(format!(
+            "join {} namespace {}",
+            name_of(j.kind),
+            j.path.display()
+        )))?;
+        if j.kind == oci_spec::runtime::LinuxNamespaceType::User {
+            become_root();
+        }
+    }
+    Ok(())
+}
+
+/// Become root of the user namespace (if the maps allow it) so that files
+/// made during setup belong to the container's root: our host ids are not
+/// mapped in it, and the kernel refuses to create files for an unmapped
+/// owner (EOVERFLOW).
+fn become_root() {
+    let _ = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0));
+    let _ = nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0));
 }
 
 /// The parent's Go (id maps written, cgroup joined), taken once, as late as

@@ -330,6 +330,19 @@ impl ProcessPlan {
         self.finalize_and_exec(proc, exe, preserve_fds, setgroups_denied, &mut sink, &mut announce)
     }
 
+    /// Writes oom_score_adj to `file` (ours, or a child's `<pid>/oom_score_adj`)
+    /// and forgets it. Lowering the score takes CAP_SYS_RESOURCE in the
+    /// host's user namespace: for a container in a user namespace of its own
+    /// it is written before the process enters it (by the parent, or by
+    /// `exec` before setns).
+    pub fn set_oom_score_adj(&self, proc: &ProcFs, file: &str) -> Result<(), ProcessError> {
+        if let Some(adj) = self.oom_score_adj {
+            proc.write(file, adj.to_string().as_bytes())
+                .map_err(|e| sys_err(format!("set oom_score_adj to {adj}"))(e.errno()))?;
+        }
+        Ok(())
+    }
+
     /// Process attributes that need privileges we still have: rlimits, the
     /// OOM score, I/O priority, scheduler, personality.
     pub fn apply_attributes(&self, proc: &ProcFs) -> Result<(), ProcessError> {
@@ -342,10 +355,7 @@ impl ProcessPlan {
             };
             return Err(ProcessError::Rlimit { name: rlimits::name(l.name), soft: l.soft, hard: l.hard, errno, hint });
         }
-        if let Some(adj) = self.oom_score_adj {
-            proc.write(&proc.own("oom_score_adj"), adj.to_string().as_bytes())
-                .map_err(|e| sys_err(format!("set oom_score_adj to {adj}"))(e.errno()))?;
-        }
+        self.set_oom_score_adj(proc, &proc.own("oom_score_adj"))?;
         if let Some((class, prio)) = self.io_priority {
             sys::ioprio_set(class, prio).map_err(sys_err("set the I/O priority"))?;
         }

@@ -5,6 +5,8 @@
 //! ```text
 //! parent                                  child (init)
 //!   clone3 ───────────────────────────────▶ (waits for Go if it needs maps/cgroup)
+//!                      ◀───────────────── UserNs     (only when it joined namespaces by
+//!                                                     path before making its user namespace)
 //!   write uid/gid maps, join cgroups
 //!   Go ───────────────────────────────────▶ join namespaces, mounts …
 //!                      ◀───────────────── RunHooks   (only with createRuntime/prestart hooks)
@@ -44,6 +46,9 @@ pub enum Message {
     SeccompListener,
     /// child → parent (or `start`): everything is done, execve comes next.
     Exec,
+    /// child → parent: the child made its user namespace (after joining the
+    /// namespaces it was given by path): write the id maps now.
+    UserNs,
     /// either way: a step failed; `errno` 0 means "no errno", the text says what.
     Error { errno: i32, message: String },
 }
@@ -70,6 +75,7 @@ const PID: u8 = 7;
 const ERROR: u8 = 8;
 const SECCOMP_LISTENER: u8 = 9;
 const EXEC: u8 = 10;
+const USER_NS: u8 = 11;
 
 impl Message {
     /// Appends the wire form to `out` (the caller reuses one buffer).
@@ -84,6 +90,7 @@ impl Message {
             Message::Start => out.push(START),
             Message::SeccompListener => out.push(SECCOMP_LISTENER),
             Message::Exec => out.push(EXEC),
+            Message::UserNs => out.push(USER_NS),
             Message::Pid(pid) => {
                 out.push(PID);
                 out.extend_from_slice(&pid.to_le_bytes());
@@ -115,6 +122,7 @@ impl Message {
             START => simple(Message::Start),
             SECCOMP_LISTENER => simple(Message::SeccompListener),
             EXEC => simple(Message::Exec),
+            USER_NS => simple(Message::UserNs),
             PID => {
                 let b: [u8; 4] = rest.try_into().map_err(|_| DecodeError::BadLength(tag, rest.len()))?;
                 Ok(Message::Pid(i32::from_le_bytes(b)))
@@ -253,6 +261,7 @@ mod tests {
             Message::Start,
             Message::SeccompListener,
             Message::Exec,
+            Message::UserNs,
             Message::Pid(4242),
             Message::Error { errno: 2, message: "exec \"nope\": no such file".into() },
         ];
