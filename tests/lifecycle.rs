@@ -92,6 +92,39 @@ fn foreground_run_forwards_signals_to_the_container() {
 }
 
 #[test]
+fn foreground_run_forwards_every_catchable_signal() {
+    // Not only the usual seven: SIGALRM, SIGURG, SIGTSTP and a real-time
+    // signal (SIGRTMIN+3, on which systemd stops) reach the container too.
+    // Before, they were not forwarded (SIGTSTP stopped hull itself).
+    use std::io::{BufRead, BufReader};
+    let b = Bundle::busybox(&[
+        "sh",
+        "-c",
+        "for s in ALRM URG TSTP 37; do trap \"echo got $s\" $s; done; echo ready; \
+         i=0; while [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; echo no signal",
+    ]);
+    let c = Container::new(b);
+    let mut child = c
+        .hull_cmd(&["run", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let pid = child.id() as libc::pid_t;
+    for (sig, name) in
+        [(libc::SIGALRM, "ALRM"), (libc::SIGURG, "URG"), (libc::SIGTSTP, "TSTP"), (libc::SIGRTMIN() + 3, "37")]
+    {
+        // SAFETY: signalling the hull process this test started.
+        unsafe { libc::kill(pid, sig) };
+        assert_eq!(lines.next().unwrap().unwrap(), format!("got {name}"));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+#[test]
 fn start_of_a_running_container_fails_clearly() {
     let c = Container::new(Bundle::busybox(&["sleep", "100"]));
     c.create().ok();

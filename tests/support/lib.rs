@@ -131,6 +131,21 @@ impl Bundle {
         std::fs::write(self.dir.join("config.json"), serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
     }
 
+    /// Makes `/probe` (tests/support/probe.rs) runnable inside: the binary
+    /// and the host's C library, bound read-only.
+    pub fn with_probe(&mut self) {
+        // target/<profile>/deps/<test>-hash -> target/<profile>/hull-probe
+        let exe = std::env::current_exe().expect("current_exe");
+        let probe = exe.parent().and_then(Path::parent).expect("target dir").join("hull-probe");
+        assert!(probe.exists(), "{} not built", probe.display());
+        std::fs::write(self.rootfs().join("probe"), "").unwrap();
+        self.add_mount(json!({"destination": "/probe", "type": "bind", "source": probe, "options": ["bind", "ro"]}));
+        for lib in ["/lib64", "/lib/x86_64-linux-gnu"] {
+            std::fs::create_dir_all(self.rootfs().join(lib.trim_start_matches('/'))).unwrap();
+            self.add_mount(json!({"destination": lib, "type": "bind", "source": lib, "options": ["rbind", "ro"]}));
+        }
+    }
+
     /// Appends a mount to config.json's list.
     pub fn add_mount(&mut self, m: Value) {
         self.config["mounts"].as_array_mut().unwrap().push(m);

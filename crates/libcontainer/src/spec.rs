@@ -359,9 +359,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), SpecError> {
             "moving network devices into the container is not supported by this version of hull",
         ));
     }
-    if l.memory_policy().is_some() {
-        return Err(invalid("linux.memoryPolicy", "NUMA memory policies are not supported by this version of hull"));
-    }
     Ok(())
 }
 

@@ -291,6 +291,18 @@ pub fn personality(persona: libc::c_ulong) -> SysResult<()> {
     }
 }
 
+/// set_mempolicy(2) for the calling thread; `mask` is the node bitmap.
+pub fn set_mempolicy(mode: i32, mask: &[libc::c_ulong]) -> SysResult<()> {
+    let (ptr, maxnode) = if mask.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        (mask.as_ptr(), mask.len() * libc::c_ulong::BITS as usize + 1)
+    };
+    // SAFETY: `mask` holds maxnode - 1 bits and outlives the call.
+    check(unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) })?;
+    Ok(())
+}
+
 pub fn umask(mask: u32) -> u32 {
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(mask as libc::mode_t) as u32 }

@@ -185,6 +185,9 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     if let Some(s) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         plan.seccomp = Some(seccomp::compile(s)?);
     }
+    if let Some(p) = config.linux().as_ref().and_then(|l| l.memory_policy().as_ref()) {
+        plan.set_memory_policy(p)?;
+    }
     if plan.terminal && opts.detach && opts.console_socket.is_none() {
         return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
     }

@@ -216,6 +216,9 @@ fn build_plans(
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
         process.set_personality(&p.domain());
     }
+    if let Some(p) = linux.and_then(|l| l.memory_policy().as_ref()) {
+        process.set_memory_policy(p)?;
+    }
     if let Some(s) = linux.and_then(|l| l.seccomp().as_ref()) {
         process.seccomp = Some(seccomp::compile(s)?);
     }
@@ -974,19 +977,24 @@ pub fn run(opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32, Contai
 /// before clone so none is lost (the child unblocks them before execve).
 pub(crate) fn block_forwarded_signals() -> Result<nix::sys::signal::SigSet, ContainerError> {
     use nix::sys::signal::{SigSet, SigmaskHow};
-    let mut set = SigSet::empty();
-    for s in [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-        Signal::SIGWINCH,
-        Signal::SIGCHLD,
-    ] {
-        set.add(s);
-    }
+    // Every signal a process can catch goes to the container, as runc's
+    // foreground does (SIGRTMIN+3 stops systemd, SIGTSTP a shell's job…),
+    // but those the kernel raises for a fault of our own (they would spin if
+    // blocked) and glibc's two internal ones. SIGCHLD and SIGWINCH are
+    // handled here.
+    const OURS: [i32; 6] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP, libc::SIGSYS];
+    // SAFETY: sigemptyset/sigaddset fill a sigset_t we own.
+    let set = unsafe {
+        let mut raw: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut raw);
+        for sig in 1..=libc::SIGRTMAX() {
+            let internal = sig > 31 && sig < libc::SIGRTMIN();
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP && !OURS.contains(&sig) && !internal {
+                libc::sigaddset(&mut raw, sig);
+            }
+        }
+        SigSet::from_sigset_t_unchecked(raw)
+    };
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(sys_err("block signals"))?;
     Ok(set)
 }

@@ -240,7 +240,12 @@ pub fn features() -> serde_json::Value {
             "selinux": { "enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists() },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } },
-            "netDevices": { "enabled": false }
+            "netDevices": { "enabled": false },
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            }
         },
         "annotations": { "org.opencontainers.runc.checkpoint.enabled": "false" }
     })

@@ -118,6 +118,8 @@ pub struct ProcessPlan {
     pub io_priority: Option<(i32, i32)>,
     pub scheduler: Option<Scheduler>,
     pub personality: Option<libc::c_ulong>,
+    /// linux.memoryPolicy: set_mempolicy's mode (with its flags) and node mask.
+    pub memory_policy: Option<(i32, Vec<libc::c_ulong>)>,
     pub apparmor_profile: Option<String>,
     pub selinux_label: Option<String>,
     pub terminal: bool,
@@ -198,12 +200,60 @@ impl ProcessPlan {
             }),
             scheduler,
             personality: None,
+            memory_policy: None,
             apparmor_profile,
             selinux_label: p.selinux_label().clone().filter(|s| !s.is_empty()),
             terminal: p.terminal().unwrap_or(false),
             console_size: p.console_size().as_ref().map(|b| (b.height() as u16, b.width() as u16)),
             seccomp: None,
         })
+    }
+
+    /// linux.memoryPolicy (runtime-spec 1.3): checked here, applied with
+    /// the other attributes (inherited by children and kept across execve).
+    pub fn set_memory_policy(&mut self, p: &oci_spec::runtime::LinuxMemoryPolicy) -> Result<(), ProcessError> {
+        use oci_spec::runtime::{MemoryPolicyFlagType as F, MemoryPolicyModeType as M};
+        let (mode, needs_nodes) = match p.mode() {
+            M::MpolDefault => (0, Some(false)),
+            M::MpolPreferred => (1, None),
+            M::MpolBind => (2, Some(true)),
+            M::MpolInterleave => (3, Some(true)),
+            M::MpolLocal => (4, Some(false)),
+            M::MpolPreferredMany => (5, Some(true)),
+            M::MpolWeightedInterleave => (6, Some(true)),
+        };
+        let nodes = p.nodes().as_deref().unwrap_or("").trim();
+        let bad = |msg: String| ProcessError::Invalid(format!("linux.memoryPolicy: {msg}"));
+        match needs_nodes {
+            Some(true) if nodes.is_empty() => return Err(bad(format!("{:?} needs nodes", p.mode()))),
+            Some(false) if !nodes.is_empty() => return Err(bad(format!("{:?} takes no nodes", p.mode()))),
+            _ => {}
+        }
+        let mut mask: Vec<libc::c_ulong> = Vec::new();
+        for part in nodes.split(',').filter(|s| !s.is_empty()) {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            let range =
+                a.trim().parse::<usize>().ok().zip(b.trim().parse::<usize>().ok()).filter(|(a, b)| a <= b && *b < 1024);
+            let Some((a, b)) = range else {
+                return Err(bad(format!("nodes {nodes:?}: not a list of node numbers and ranges")));
+            };
+            for n in a..=b {
+                let (word, bit) = (n / libc::c_ulong::BITS as usize, n % libc::c_ulong::BITS as usize);
+                if mask.len() <= word {
+                    mask.resize(word + 1, 0);
+                }
+                mask[word] |= 1 << bit;
+            }
+        }
+        let flags = p.flags().iter().flatten().fold(0, |f, x| {
+            f | match x {
+                F::MpolFStaticNodes => 1 << 15,
+                F::MpolFRelativeNodes => 1 << 14,
+                F::MpolFNumaBalancing => 1 << 13,
+            }
+        });
+        self.memory_policy = Some((mode | flags, mask));
+        Ok(())
     }
 
     pub fn set_personality(&mut self, domain: &LinuxPersonalityDomain) {
@@ -374,6 +424,11 @@ impl ProcessPlan {
         }
         if let Some(p) = self.personality {
             sys::personality(p).map_err(sys_err("set the personality"))?;
+        }
+        if let Some((mode, mask)) = &self.memory_policy {
+            sys::set_mempolicy(*mode, mask).map_err(|errno| {
+                ProcessError::Invalid(format!("linux.memoryPolicy: set_mempolicy: {errno} (are the nodes online?)"))
+            })?;
         }
         Ok(())
     }
