@@ -204,11 +204,11 @@ fn fields_hull_does_not_implement_are_refused_by_name() {
     // Never ignored silently: each is refused in one line naming it.
     let mut b = Bundle::busybox(&["true"]);
     b.add_mount(json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}));
-    create_fails(b, &["mounts[", "idmap"]);
+    create_fails(b, &["mounts[", "idmap needs uidMappings"]);
     let mut b = Bundle::busybox(&["true"]);
-    b.add_mount(json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind"],
-        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}));
-    create_fails(b, &["mounts[", "uidMappings"]);
+    b.add_mount(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}));
+    create_fails(b, &["mounts[", "bind mounts"]);
     let mut b = Bundle::busybox(&["true"]);
     b.config["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(b, &["linux.intelRdt"]);

@@ -139,6 +139,12 @@ impl ProcFs {
     /// the link, which the kernel resolves to the object itself.
     pub fn open_own_link(&self, dir: &str, name: &str, flags: i32) -> Result<OwnedFd, ProcError> {
         let rel = if dir.is_empty() { self.me.clone() } else { self.own(dir) };
+        self.open_link(&rel, name, flags)
+    }
+
+    /// Follows the magic link `name` in the directory `rel` ("1234/ns", "user").
+    pub fn open_link(&self, rel: &str, name: &str, flags: i32) -> Result<OwnedFd, ProcError> {
+        let rel = rel.to_string();
         let d = self.open_file(&rel, libc::O_PATH | libc::O_DIRECTORY)?;
         let c = sys::cstring(name);
         nix::fcntl::openat(

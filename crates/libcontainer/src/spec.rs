@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -255,7 +255,7 @@ pub fn rootless_spec_json() -> String {
 /// when config.json has none, give the container one that maps the caller to
 /// root (what `spec --rootless` would have written), as crun does.
 pub fn add_implicit_user_namespace(spec: &mut Spec) {
-    use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace};
+    use oci_spec::runtime::LinuxNamespace;
     let mut linux = spec.linux().clone().unwrap_or_default();
     let mut namespaces = linux.namespaces().clone().unwrap_or_default();
     if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User) {
@@ -300,17 +300,22 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec, SpecError> {
         let field = if field == "." || field.is_empty() { String::new() } else { format!("{field}: ") };
         SpecError::Parse { file: file.to_string(), field, msg, line: inner.line(), column: inner.column() }
     })?;
-    refuse_mount_id_maps(text)?;
     Ok(spec)
 }
 
 /// Mount-level `uidMappings`/`gidMappings` (idmapped mounts, runtime-spec
-/// 1.2) are not in oci-spec's Mount type, so serde would drop them without
-/// a word: look for them in the text itself (only when the word is there at
-/// all) and refuse them, naming the mount.
-fn refuse_mount_id_maps(text: &[u8]) -> Result<(), SpecError> {
+/// 1.2), by index of `mounts`. oci-spec's Mount type has no field for them,
+/// so serde would drop them without a word: they are read from the text
+/// (only when the word is there at all).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MountIdMaps {
+    pub uid: Vec<LinuxIdMapping>,
+    pub gid: Vec<LinuxIdMapping>,
+}
+
+pub fn mount_id_maps(text: &[u8]) -> Result<Vec<Option<MountIdMaps>>, SpecError> {
     if !text.windows(8).any(|w| w == b"Mappings") {
-        return Ok(());
+        return Ok(Vec::new());
     }
     #[derive(serde::Deserialize)]
     struct Config {
@@ -320,35 +325,38 @@ fn refuse_mount_id_maps(text: &[u8]) -> Result<(), SpecError> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct MountMaps {
-        uid_mappings: Option<serde::de::IgnoredAny>,
-        gid_mappings: Option<serde::de::IgnoredAny>,
+        uid_mappings: Option<Vec<LinuxIdMapping>>,
+        gid_mappings: Option<Vec<LinuxIdMapping>>,
     }
-    let Ok(config) = serde_json::from_slice::<Config>(text) else { return Ok(()) };
-    for (i, m) in config.mounts.iter().enumerate() {
-        for (set, name) in [(m.uid_mappings.is_some(), "uidMappings"), (m.gid_mappings.is_some(), "gidMappings")] {
-            if set {
-                return Err(invalid(
-                    format!("mounts[{i}].{name}"),
-                    "idmapped mounts are not supported by this version of hull",
-                ));
-            }
-        }
-    }
-    Ok(())
+    let config: Config = serde_json::from_slice(text)
+        .map_err(|e| SpecError::Invalid { field: "mounts".into(), msg: format!("uidMappings/gidMappings: {e}") })?;
+    Ok(config
+        .mounts
+        .into_iter()
+        .map(|m| {
+            (m.uid_mappings.is_some() || m.gid_mappings.is_some()).then(|| MountIdMaps {
+                uid: m.uid_mappings.unwrap_or_default(),
+                gid: m.gid_mappings.unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// config.json with what oci-spec's types cannot hold.
+pub struct Config {
+    pub spec: Spec,
+    pub mount_id_maps: Vec<Option<MountIdMaps>>,
+}
+
+/// Reads and parses `<bundle>/config.json`, mount id maps included.
+pub fn load_config(bundle: &Path) -> Result<Config, SpecError> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
+    Ok(Config { spec: parse(&text, "config.json")?, mount_id_maps: mount_id_maps(&text)? })
 }
 
 /// Fields hull does not implement: refused in one line each, never ignored.
 fn refuse_unsupported(spec: &Spec) -> Result<(), SpecError> {
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        for o in m.options().iter().flatten() {
-            if o == "idmap" || o == "ridmap" {
-                return Err(invalid(
-                    format!("mounts[{i}].options"),
-                    format!("{o:?}: idmapped mounts are not supported by this version of hull"),
-                ));
-            }
-        }
-    }
     let Some(l) = spec.linux() else { return Ok(()) };
     if l.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT (resctrl) is not supported by hull"));
@@ -364,9 +372,7 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), SpecError> {
 
 /// Reads and parses `<bundle>/config.json`.
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
-    let path = bundle.join("config.json");
-    let text = std::fs::read(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
-    parse(&text, "config.json")
+    Ok(load_config(bundle)?.spec)
 }
 
 /// Resolves `root.path` against the bundle directory.

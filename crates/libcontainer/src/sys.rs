@@ -158,6 +158,30 @@ pub fn mount_setattr(dirfd: RawFd, path: &CStr, flags: u32, set: u64, clear: u64
     Ok(())
 }
 
+/// Makes the detached mount tree `tree` an idmapped mount through the user
+/// namespace `userns` (MOUNT_ATTR_IDMAP), recursively or not.
+pub fn mount_setattr_idmap(tree: RawFd, userns: RawFd, recursive: bool) -> SysResult<()> {
+    let mut attr: libc::mount_attr = unsafe {
+        // SAFETY: plain C struct, zero is valid.
+        std::mem::zeroed()
+    };
+    attr.attr_set = libc::MOUNT_ATTR_IDMAP;
+    attr.userns_fd = userns as u64;
+    let flags = libc::AT_EMPTY_PATH as u32 | if recursive { libc::AT_RECURSIVE as u32 } else { 0 };
+    // SAFETY: attr lives through the call; the path is an empty C string.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree,
+            c"".as_ptr(),
+            flags,
+            &mut attr as *mut libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    })?;
+    Ok(())
+}
+
 pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> SysResult<()> {
     // SAFETY: both paths are NUL-terminated.
     check(unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) })?;

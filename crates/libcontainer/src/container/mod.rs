@@ -204,6 +204,7 @@ struct Plans {
 
 fn build_plans(
     spec: &Spec,
+    mount_id_maps: &[Option<spec::MountIdMaps>],
     opts: &CreateOptions,
     rootfs_path: &Path,
     cg: Option<&dyn CgroupManager>,
@@ -225,6 +226,7 @@ fn build_plans(
     let rootfs = {
         let mut mounts: Vec<MountEntry> =
             spec.mounts().iter().flatten().map(|m| MountEntry::parse(m, &opts.bundle)).collect();
+        resolve_id_maps(&mut mounts, mount_id_maps, linux, ns.new_user)?;
         // /dev is set up unless the config binds the host's /dev wholesale.
         let dev_mount = mounts.iter().find(|m| m.destination == Path::new("/dev"));
         let setup_dev = dev_mount.is_none_or(|m| !m.bind);
@@ -267,10 +269,16 @@ fn build_plans(
         // source (a 0700 directory of the host's root on the way): a
         // privileged parent makes the trees itself, the init only attaches them.
         let root_propagation = propagation.unwrap_or(nix::mount::MsFlags::MS_SLAVE | nix::mount::MsFlags::MS_REC);
-        let bind_trees = if in_userns && sys::is_root() {
+        let idmapped = mounts.iter().any(|m| m.idmap.is_some());
+        let bind_trees = if (in_userns || idmapped) && sys::is_root() {
+            let mut userns = rootfs::idmap::UsernsCache::default();
             mounts
                 .iter()
-                .map(|m| m.bind.then(|| rootfs::mounts::parent_bind_tree(m, root_propagation)).transpose())
+                .map(|m| {
+                    (m.bind && (in_userns || m.idmap.is_some()))
+                        .then(|| rootfs::mounts::parent_bind_tree(m, root_propagation, &mut userns))
+                        .transpose()
+                })
                 .collect::<Result<_, _>>()?
         } else {
             Vec::new()
@@ -303,6 +311,49 @@ fn build_plans(
     Ok(Plans { ns, rootfs, process })
 }
 
+/// Idmapped mounts: each gets the mount's own uid/gid mappings or, with
+/// `idmap`/`ridmap` alone, the container's (runtime-spec 1.2). They are
+/// made by a privileged parent, on bind mounts.
+fn resolve_id_maps(
+    mounts: &mut [MountEntry],
+    own: &[Option<spec::MountIdMaps>],
+    linux: Option<&oci_spec::runtime::Linux>,
+    new_user: bool,
+) -> Result<(), ContainerError> {
+    for (i, m) in mounts.iter_mut().enumerate() {
+        let own = own.get(i).cloned().flatten();
+        if own.is_some() && m.idmap.is_none() {
+            // Mappings without the option: idmapped, not recursively.
+            m.idmap = Some(false);
+        }
+        if m.idmap.is_none() {
+            continue;
+        }
+        let field = format!("mounts[{i}]");
+        let refuse = |msg: &str| SpecError::Invalid { field: field.clone(), msg: msg.into() };
+        if !m.bind {
+            return Err(refuse("idmapped mounts are supported on bind mounts").into());
+        }
+        if !sys::is_root() {
+            return Err(
+                refuse("idmapped mounts need a privileged hull (CAP_SYS_ADMIN in the host's user namespace)").into()
+            );
+        }
+        let container = || {
+            let l = linux?;
+            new_user.then(|| spec::MountIdMaps {
+                uid: l.uid_mappings().clone().unwrap_or_default(),
+                gid: l.gid_mappings().clone().unwrap_or_default(),
+            })
+        };
+        let maps = own.or_else(container).filter(|m| !m.uid.is_empty() && !m.gid.is_empty());
+        m.id_maps = Some(maps.ok_or_else(|| {
+            refuse("idmap needs uidMappings and gidMappings on the mount, or a user namespace of the container's with both")
+        })?);
+    }
+    Ok(())
+}
+
 /// Writes the pid file atomically (runc's engines read it as soon as create returns).
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -332,7 +383,8 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
     let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, host_mounts: None, armed: true };
 
-    let mut spec = spec::load(&opts.bundle)?;
+    let spec::Config { spec, mount_id_maps } = spec::load_config(&opts.bundle)?;
+    let mut spec = spec;
     if !sys::is_root() {
         spec::add_implicit_user_namespace(&mut spec);
     }
@@ -431,7 +483,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         cg.open_for_clone(true)?;
     }
     crate::trace::mark("create: cgroup manager ready");
-    let plans = build_plans(&spec, opts, &rootfs_path, cg.as_deref())?;
+    let plans = build_plans(&spec, &mount_id_maps, opts, &rootfs_path, cg.as_deref())?;
     crate::trace::mark("create: plans built");
     if plans.rootfs.as_ref().is_some_and(|r| !r.new_mount_ns) {
         let rootfs = std::fs::canonicalize(&rootfs_path).unwrap_or_else(|_| rootfs_path.clone());

@@ -11,6 +11,7 @@
 pub mod cgroup_mount;
 pub mod copy;
 pub mod devices;
+pub mod idmap;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;

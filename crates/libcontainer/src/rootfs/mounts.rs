@@ -41,6 +41,11 @@ pub struct MountEntry {
     /// `tmpcopyup`: a tmpfs starts with a copy of what the image has at its
     /// destination (podman's `--tmpfs` volumes use it).
     pub copy_up: bool,
+    /// `idmap` / `ridmap` (true: recursive): an idmapped mount, through the
+    /// mount's own uid/gid mappings or the container's.
+    pub idmap: Option<bool>,
+    /// The mappings of an idmapped mount (filled in by the parent's plan).
+    pub id_maps: Option<crate::spec::MountIdMaps>,
 }
 
 /// Maps an option to (flag, clears-it).
@@ -137,6 +142,8 @@ impl MountEntry {
             rec_clear: 0,
             data: String::new(),
             copy_up: false,
+            idmap: None,
+            id_maps: None,
         };
         for opt in m.options().iter().flatten() {
             let opt = opt.as_str();
@@ -160,9 +167,10 @@ impl MountEntry {
                 e.rec_clear = (e.rec_clear & !set) | clear;
             } else if opt == "tmpcopyup" {
                 e.copy_up = true;
+            } else if opt == "idmap" || opt == "ridmap" {
+                e.idmap = Some(opt == "ridmap");
             } else if opt.starts_with("x-") {
                 // Userspace options (x-systemd.*, …): for mount helpers, not the kernel, as runc skips them.
-                // (idmap and ridmap are refused by spec::validate.)
             } else {
                 if !e.data.is_empty() {
                     e.data.push(',');
@@ -330,8 +338,19 @@ pub fn bind_tree(e: &MountEntry) -> Result<OwnedFd, RootfsError> {
 /// container's own mounts get (`root`, rootfsPropagation or rslave), as if
 /// the init had made it — a user namespace must not end up with binds that
 /// propagate its mounts to the host unless asked.
-pub fn parent_bind_tree(e: &MountEntry, root: MsFlags) -> Result<OwnedFd, RootfsError> {
+pub fn parent_bind_tree(
+    e: &MountEntry,
+    root: MsFlags,
+    userns: &mut super::idmap::UsernsCache,
+) -> Result<OwnedFd, RootfsError> {
     let tree = bind_tree(e)?;
+    if let (Some(recursive), Some(maps)) = (e.idmap, &e.id_maps) {
+        // Set on the detached copy, before anyone sees it: files owned on
+        // disk by a mapping's containerID appear owned by its hostID.
+        let ns = userns.get(maps)?;
+        sys::mount_setattr_idmap(tree.as_raw_fd(), ns.as_raw_fd(), recursive)
+            .map_err(|errno| err("make an idmapped mount of", e, errno))?;
+    }
     if !root.contains(MsFlags::MS_SHARED) {
         let rec = if e.recursive { libc::AT_RECURSIVE } else { 0 };
         sys::mount_setattr(
