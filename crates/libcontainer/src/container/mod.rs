@@ -20,6 +20,7 @@ use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, 
 use crate::cgroups::{self, CgroupError, CgroupManager};
 use crate::hooks::{self, HookError};
 use crate::namespaces::{self, NamespaceError};
+use crate::netdev::{self, NetDevError};
 use crate::process::init::{self, InitConfig};
 use crate::process::sync::{Channel, Message, SyncError};
 use crate::process::{ProcessError, ProcessPlan};
@@ -52,6 +53,8 @@ pub enum ContainerError {
     Terminal(#[from] TerminalError),
     #[error(transparent)]
     Rootfs(#[from] crate::rootfs::RootfsError),
+    #[error(transparent)]
+    NetDev(#[from] NetDevError),
     /// A step inside the container failed; the text names it.
     #[error("{message}")]
     Init { message: String, errno: i32 },
@@ -429,6 +432,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     }
     crate::trace::mark("create: cgroup manager ready");
     let plans = build_plans(&spec, opts, &rootfs_path, cg.as_deref())?;
+    let net_devices = netdev::from_spec(&spec);
+    if !net_devices.is_empty() {
+        netdev::check_host(&net_devices, &plans.ns)?;
+    }
     crate::trace::mark("create: plans built");
     if plans.rootfs.as_ref().is_some_and(|r| !r.new_mount_ns) {
         let rootfs = std::fs::canonicalize(&rootfs_path).unwrap_or_else(|_| rootfs_path.clone());
@@ -573,6 +580,12 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             // host's cgroup files, so the parent moves it.
             cg.add_process(pid)?;
         }
+    }
+    if !net_devices.is_empty() {
+        // The init is in its network namespace (or will join the one named
+        // by path): the devices are there before its sysctls and hooks.
+        netdev::move_into_container(&net_devices, &plans.ns, pid)?;
+        crate::trace::mark("create: network devices moved");
     }
     if let Err(e) = chan.send(&Message::Go) {
         // The init may have failed before it waited for Go: its error is

@@ -240,7 +240,7 @@ pub fn features() -> serde_json::Value {
             "selinux": { "enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists() },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } },
-            "netDevices": { "enabled": false }
+            "netDevices": { "enabled": true }
         },
         "annotations": { "org.opencontainers.runc.checkpoint.enabled": "false" }
     })
