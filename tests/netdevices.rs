@@ -270,6 +270,36 @@ fn a_device_moves_into_a_network_namespace_owned_by_a_new_user_namespace() {
 }
 
 #[test]
+fn a_device_moves_into_a_network_namespace_made_after_joining_a_user_namespace() {
+    // The init joins the sandbox's user namespace by path and only then
+    // unshares its network namespace: it asks hull's parent for the move.
+    let v = Veth::new();
+    ip_ok(&["addr", "add", &format!("{}/30", v.ipv4(2)), "dev", &v.a]);
+    let mut sandbox = Bundle::busybox(&["sleep", "100"]);
+    sandbox.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+    sandbox.config["linux"]["uidMappings"] = map.clone();
+    sandbox.config["linux"]["gidMappings"] = map;
+    let sandbox = Container::new(sandbox);
+    sandbox.create().ok();
+    let pid = sandbox.pid();
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
+    b.config["linux"]["netDevices"] = json!({ &v.a: {"name": "ctr0"} });
+    let (r, _c) = run_script(b, "ls /sys/class/net; ip addr show dev ctr0");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("inet {}/30", v.ipv4(2))), "{r:?}");
+    // The sandbox's own network namespace did not get it.
+    let pid = pid.to_string();
+    let in_sandbox = Command::new("nsenter").args(["-t", &pid, "-n", "ip", "-o", "link"]).output().unwrap();
+    assert!(in_sandbox.status.success(), "{in_sandbox:?}");
+    assert!(!String::from_utf8_lossy(&in_sandbox.stdout).contains("ctr0"), "{in_sandbox:?}");
+}
+
+#[test]
 fn features_say_net_devices_are_enabled() {
     let out = Command::new(hull_bin()).arg("features").output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

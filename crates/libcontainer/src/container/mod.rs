@@ -535,6 +535,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 preserve_fds: opts.preserve_fds,
                 console_socket: console_child.as_ref(),
                 cgroup_join: cg.as_deref().filter(|_| !cgroup_first && !plans.ns.new_user),
+                request_net_devices: !net_devices.is_empty() && netdev::moved_on_request(&plans.ns),
             };
             init::run(cfg, child_chan);
         }
@@ -581,7 +582,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             cg.add_process(pid)?;
         }
     }
-    if !net_devices.is_empty() {
+    if !net_devices.is_empty() && !netdev::moved_on_request(&plans.ns) {
         // The init is in its network namespace (or will join the one named
         // by path): the devices are there before its sysctls and hooks.
         netdev::move_into_container(&net_devices, &plans.ns, pid)?;
@@ -606,6 +607,11 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                     hooks::run_all(h.create_runtime().as_ref(), &hs, "createRuntime")?;
                 }
                 chan.send(&Message::HooksDone)?;
+            }
+            Ok(Message::MoveNetDevices) => {
+                // Sent before any second fork: `pid` is still the child that unshared the namespace.
+                netdev::move_into_container(&net_devices, &plans.ns, pid)?;
+                chan.send(&Message::NetDevicesMoved)?;
             }
             Ok(Message::Pid(p)) => {
                 // The real init is a grandchild (second fork).
