@@ -305,3 +305,20 @@ fn features_say_net_devices_are_enabled() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["linux"]["netDevices"]["enabled"], json!(true), "{v}");
 }
+
+#[test]
+fn a_rootless_container_may_not_take_host_devices() {
+    let v = Veth::new();
+    let mut b = Bundle::busybox(&["true"]);
+    b.config = serde_json::from_str(&libcontainer::spec::rootless_spec_json()).unwrap();
+    b.config["process"]["terminal"] = json!(false);
+    b.config["linux"]["uidMappings"][0]["hostID"] = json!(rootless_user());
+    b.config["linux"]["gidMappings"][0]["hostID"] = json!(ROOTLESS_UID);
+    b.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "network"}));
+    b.config["linux"]["netDevices"] = json!({ &v.a: {} });
+    let c = Container::new(b);
+    let r = c.hull_rootless(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.starts_with("hull: linux.netDevices") && r.stderr.contains("root"), "{r:?}");
+    assert!(ip(&["link", "show", &v.a]).0, "still on the host");
+}
