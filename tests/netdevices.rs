@@ -256,10 +256,7 @@ fn a_device_moves_into_a_network_namespace_owned_by_a_new_user_namespace() {
     let v = Veth::new();
     ip_ok(&["addr", "add", &format!("{}/30", v.ipv4(2)), "dev", &v.a]);
     let mut b = Bundle::busybox(&[]);
-    b.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-    let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
-    b.config["linux"]["uidMappings"] = map.clone();
-    b.config["linux"]["gidMappings"] = map;
+    new_user_namespace(&mut b);
     b.config["linux"]["netDevices"] = json!({ &v.a: {"name": "ctr0"} });
     let (r, _c) = run_script(b, "readlink /proc/self/ns/user; ip addr show dev ctr0");
     assert_eq!(r.code, 0, "{r:?}");
@@ -276,10 +273,7 @@ fn a_device_moves_into_a_network_namespace_made_after_joining_a_user_namespace()
     let v = Veth::new();
     ip_ok(&["addr", "add", &format!("{}/30", v.ipv4(2)), "dev", &v.a]);
     let mut sandbox = Bundle::busybox(&["sleep", "100"]);
-    sandbox.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-    let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
-    sandbox.config["linux"]["uidMappings"] = map.clone();
-    sandbox.config["linux"]["gidMappings"] = map;
+    new_user_namespace(&mut sandbox);
     let sandbox = Container::new(sandbox);
     sandbox.create().ok();
     let pid = sandbox.pid();
@@ -297,6 +291,54 @@ fn a_device_moves_into_a_network_namespace_made_after_joining_a_user_namespace()
     let in_sandbox = Command::new("nsenter").args(["-t", &pid, "-n", "ip", "-o", "link"]).output().unwrap();
     assert!(in_sandbox.status.success(), "{in_sandbox:?}");
     assert!(!String::from_utf8_lossy(&in_sandbox.stdout).contains("ctr0"), "{in_sandbox:?}");
+}
+
+/// A new user namespace mapping root to root: what matters is that the
+/// network namespace belongs to it.
+fn new_user_namespace(b: &mut Bundle) {
+    b.config["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+    let map = json!([{"containerID": 0, "hostID": 0, "size": 65536}]);
+    b.config["linux"]["uidMappings"] = map.clone();
+    b.config["linux"]["gidMappings"] = map;
+}
+
+#[test]
+fn a_user_namespaced_sandbox_gets_its_device_in_the_network_namespace_given_by_path() {
+    // A Kubernetes pod with hostUsers: false: a new user namespace, the
+    // CNI's network namespace by path (joined before the user namespace is made).
+    let v = Veth::new();
+    let ns = NetNs::new();
+    ip_ok(&["addr", "add", &format!("{}/30", v.ipv4(2)), "dev", &v.a]);
+    let mut b = Bundle::busybox(&[]);
+    new_user_namespace(&mut b);
+    join_netns(&mut b, &ns.path());
+    b.config["linux"]["netDevices"] = json!({ &v.a: {"name": "eth1"} });
+    let (r, _c) = run_script(b, "ip addr show dev eth1");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("inet {}/30", v.ipv4(2))), "{r:?}");
+    let (ok, inside) = ns.ip(&["-o", "link", "show", "eth1"]);
+    assert!(ok, "{inside}");
+}
+
+#[test]
+fn a_network_namespace_made_after_a_user_namespace_made_after_joins_gets_the_device() {
+    // IPC by path forces the init to join first and unshare the user
+    // namespace, then the network namespace: it asks for the move.
+    let v = Veth::new();
+    ip_ok(&["addr", "add", &format!("{}/30", v.ipv4(2)), "dev", &v.a]);
+    let mut b = Bundle::busybox(&[]);
+    new_user_namespace(&mut b);
+    for ns in b.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if ns["type"] == "ipc" {
+            ns["path"] = json!(format!("/proc/{}/ns/ipc", std::process::id()));
+        }
+    }
+    // The host's IPC namespace has no mqueue at /dev/mqueue to bind.
+    b.config["mounts"].as_array_mut().unwrap().retain(|m| m["type"] != "mqueue");
+    b.config["linux"]["netDevices"] = json!({ &v.a: {"name": "ctr0"} });
+    let (r, _c) = run_script(b, "ip addr show dev ctr0");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("inet {}/30", v.ipv4(2))), "{r:?}");
 }
 
 #[test]
