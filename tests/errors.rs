@@ -212,7 +212,4 @@ fn fields_hull_does_not_implement_are_refused_by_name() {
     let mut b = Bundle::busybox(&["true"]);
     b.config["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(b, &["linux.intelRdt"]);
-    let mut b = Bundle::busybox(&["true"]);
-    b.config["linux"]["netDevices"] = json!({"eth9": {"name": "eth0"}});
-    create_fails(b, &["linux.netDevices"]);
 }

@@ -5,6 +5,7 @@
 pub mod container;
 pub mod hooks;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;

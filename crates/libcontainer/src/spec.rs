@@ -361,11 +361,34 @@ fn refuse_unsupported(spec: &Spec) -> Result<(), SpecError> {
     if l.intel_rdt().is_some() {
         return Err(invalid("linux.intelRdt", "Intel RDT (resctrl) is not supported by hull"));
     }
-    if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+    Ok(())
+}
+
+/// `linux.netDevices`: the devices go into the container's own network
+/// namespace, under names the kernel accepts, no two under one name.
+fn validate_net_devices(spec: &Spec, has_netns: bool) -> Result<(), SpecError> {
+    let devs = crate::netdev::from_spec(spec);
+    if devs.is_empty() {
+        return Ok(());
+    }
+    if !has_netns {
         return Err(invalid(
             "linux.netDevices",
-            "moving network devices into the container is not supported by this version of hull",
+            "moving network devices needs a network namespace in linux.namespaces: they would stay on the host",
         ));
+    }
+    let mut names = HashSet::new();
+    for d in &devs {
+        let field = format!("linux.netDevices.{}", d.host);
+        crate::netdev::check_name(&d.host, false).map_err(|why| invalid(&field, format!("{:?} {why}", d.host)))?;
+        crate::netdev::check_name(&d.name, true)
+            .map_err(|why| invalid(format!("{field}.name"), format!("{:?} {why}", d.name)))?;
+        if !names.insert(d.name.as_str()) {
+            return Err(invalid(
+                format!("{field}.name"),
+                format!("{:?} is also the name of another device of linux.netDevices", d.name),
+            ));
+        }
     }
     Ok(())
 }
@@ -479,6 +502,7 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<(), SpecError> {
                 return Err(invalid(format!("linux.sysctl.{key}"), "not a sysctl name"));
             }
         }
+        validate_net_devices(spec, has(LinuxNamespaceType::Network))?;
         if let Some(cg) = l.cgroups_path() {
             let s = cg.to_string_lossy();
             if !s.starts_with('/') && s.split(':').count() == 3 {
@@ -611,6 +635,26 @@ mod tests {
         let text = with(|v| v["linux"]["cgroupsPath"] = "system.slice:hull:abc".into());
         let err = validate_text(&text).unwrap_err();
         assert!(err.to_string().contains("systemd"), "{err}");
+    }
+
+    #[test]
+    fn net_devices_need_a_network_namespace_and_valid_distinct_names() {
+        let text = with(|v| {
+            v["linux"]["netDevices"] = serde_json::json!({"dummy0": {}});
+            v["linux"]["namespaces"] = serde_json::json!([{"type":"pid"},{"type":"mount"}]);
+        });
+        let err = validate_text(&text).unwrap_err().to_string();
+        assert!(err.contains("linux.netDevices") && err.contains("network namespace"), "{err}");
+        let text = with(|v| v["linux"]["netDevices"] = serde_json::json!({"dummy0": {"name": "a/b"}}));
+        let err = validate_text(&text).unwrap_err().to_string();
+        assert!(err.contains("linux.netDevices.dummy0.name"), "{err}");
+        let text = with(|v| v["linux"]["netDevices"] = serde_json::json!({"no way": {}}));
+        assert!(validate_text(&text).unwrap_err().to_string().contains("linux.netDevices.no way"));
+        let text = with(|v| v["linux"]["netDevices"] = serde_json::json!({"a0": {"name": "x0"}, "b0": {"name": "x0"}}));
+        let err = validate_text(&text).unwrap_err().to_string();
+        assert!(err.contains("linux.netDevices.b0.name") && err.contains("another device"), "{err}");
+        let text = with(|v| v["linux"]["netDevices"] = serde_json::json!({"a0": {}, "b0": {"name": "eth%d"}}));
+        assert!(validate_text(&text).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, 
 use crate::cgroups::{self, CgroupError, CgroupManager};
 use crate::hooks::{self, HookError};
 use crate::namespaces::{self, NamespaceError};
+use crate::netdev::{self, NetDevError};
 use crate::process::init::{self, InitConfig};
 use crate::process::sync::{Channel, Message, SyncError};
 use crate::process::{ProcessError, ProcessPlan};
@@ -52,6 +53,8 @@ pub enum ContainerError {
     Terminal(#[from] TerminalError),
     #[error(transparent)]
     Rootfs(#[from] crate::rootfs::RootfsError),
+    #[error(transparent)]
+    NetDev(#[from] NetDevError),
     /// A step inside the container failed; the text names it.
     #[error("{message}")]
     Init { message: String, errno: i32 },
@@ -484,6 +487,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     }
     crate::trace::mark("create: cgroup manager ready");
     let plans = build_plans(&spec, &mount_id_maps, opts, &rootfs_path, cg.as_deref())?;
+    let net_devices = netdev::from_spec(&spec);
+    if !net_devices.is_empty() {
+        netdev::check_host(&net_devices, &plans.ns)?;
+    }
     crate::trace::mark("create: plans built");
     if plans.rootfs.as_ref().is_some_and(|r| !r.new_mount_ns) {
         let rootfs = std::fs::canonicalize(&rootfs_path).unwrap_or_else(|_| rootfs_path.clone());
@@ -583,6 +590,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 preserve_fds: opts.preserve_fds,
                 console_socket: console_child.as_ref(),
                 cgroup_join: cg.as_deref().filter(|_| !cgroup_first && !plans.ns.new_user),
+                request_net_devices: !net_devices.is_empty() && netdev::moved_on_request(&plans.ns),
             };
             init::run(cfg, child_chan);
         }
@@ -629,6 +637,12 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
             cg.add_process(pid)?;
         }
     }
+    if !net_devices.is_empty() && !netdev::moved_on_request(&plans.ns) {
+        // The init is in its network namespace (or will join the one named
+        // by path): the devices are there before its sysctls and hooks.
+        netdev::move_into_container(&net_devices, &plans.ns, pid)?;
+        crate::trace::mark("create: network devices moved");
+    }
     if let Err(e) = chan.send(&Message::Go) {
         // The init may have failed before it waited for Go: its error is
         // what to report, not our send into the closed channel.
@@ -648,6 +662,11 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                     hooks::run_all(h.create_runtime().as_ref(), &hs, "createRuntime")?;
                 }
                 chan.send(&Message::HooksDone)?;
+            }
+            Ok(Message::MoveNetDevices) => {
+                // Sent before any second fork: `pid` is still the child that unshared the namespace.
+                netdev::move_into_container(&net_devices, &plans.ns, pid)?;
+                chan.send(&Message::NetDevicesMoved)?;
             }
             Ok(Message::Pid(p)) => {
                 // The real init is a grandchild (second fork).

@@ -242,7 +242,7 @@ pub fn features() -> serde_json::Value {
             "selinux": { "enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists() },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": crate::sys::is_root() } },
-            "netDevices": { "enabled": false },
+            "netDevices": { "enabled": true },
             "memoryPolicy": {
                 "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
                           "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],

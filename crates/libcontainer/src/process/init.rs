@@ -79,6 +79,9 @@ pub struct InitConfig<'a> {
     pub console_socket: Option<&'a OwnedFd>,
     /// The cgroup the init moves itself into once the parent made it (v1).
     pub cgroup_join: Option<&'a dyn crate::cgroups::CgroupManager>,
+    /// linux.netDevices go into a network namespace the init unshares: ask
+    /// the parent to move them once it exists.
+    pub request_net_devices: bool,
 }
 
 /// Runs the init. Never returns: execve or exit.
@@ -159,6 +162,10 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     }
     if !ns.unshare_flags.is_empty() {
         nix::sched::unshare(ns.unshare_flags).map_err(sys_err(format!("unshare {:?}", ns.unshare_flags)))?;
+    }
+    if cfg.request_net_devices {
+        chan.send(&Message::MoveNetDevices)?;
+        chan.expect("NetDevicesMoved", &Message::NetDevicesMoved)?;
     }
     if ns.second_fork {
         // unshare(CLONE_NEWPID) only places our children in the new namespace.

@@ -9,6 +9,8 @@
 //!                                                     path before making its user namespace)
 //!   write uid/gid maps, join cgroups
 //!   Go ───────────────────────────────────▶ join namespaces, mounts …
+//!                      ◀───────────────── MoveNetDevices (netDevices, network namespace unshared by the child)
+//!   move them, NetDevicesMoved ───────────▶
 //!                      ◀───────────────── RunHooks   (only with createRuntime/prestart hooks)
 //!   run hooks, HooksDone ─────────────────▶ createContainer hooks, pivot_root …
 //!                      ◀───────────────── Ready      (or Error{errno, message} at any step)
@@ -51,6 +53,11 @@ pub enum Message {
     UserNs,
     /// either way: a step failed; `errno` 0 means "no errno", the text says what.
     Error { errno: i32, message: String },
+    /// child → parent: my network namespace exists now (unshared after
+    /// joining a user namespace): move linux.netDevices into it.
+    MoveNetDevices,
+    /// parent → child: the devices are in.
+    NetDevicesMoved,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -76,6 +83,8 @@ const ERROR: u8 = 8;
 const SECCOMP_LISTENER: u8 = 9;
 const EXEC: u8 = 10;
 const USER_NS: u8 = 11;
+const MOVE_NET_DEVICES: u8 = 12;
+const NET_DEVICES_MOVED: u8 = 13;
 
 impl Message {
     /// Appends the wire form to `out` (the caller reuses one buffer).
@@ -91,6 +100,8 @@ impl Message {
             Message::SeccompListener => out.push(SECCOMP_LISTENER),
             Message::Exec => out.push(EXEC),
             Message::UserNs => out.push(USER_NS),
+            Message::MoveNetDevices => out.push(MOVE_NET_DEVICES),
+            Message::NetDevicesMoved => out.push(NET_DEVICES_MOVED),
             Message::Pid(pid) => {
                 out.push(PID);
                 out.extend_from_slice(&pid.to_le_bytes());
@@ -123,6 +134,8 @@ impl Message {
             SECCOMP_LISTENER => simple(Message::SeccompListener),
             EXEC => simple(Message::Exec),
             USER_NS => simple(Message::UserNs),
+            MOVE_NET_DEVICES => simple(Message::MoveNetDevices),
+            NET_DEVICES_MOVED => simple(Message::NetDevicesMoved),
             PID => {
                 let b: [u8; 4] = rest.try_into().map_err(|_| DecodeError::BadLength(tag, rest.len()))?;
                 Ok(Message::Pid(i32::from_le_bytes(b)))
@@ -262,6 +275,8 @@ mod tests {
             Message::SeccompListener,
             Message::Exec,
             Message::UserNs,
+            Message::MoveNetDevices,
+            Message::NetDevicesMoved,
             Message::Pid(4242),
             Message::Error { errno: 2, message: "exec \"nope\": no such file".into() },
         ];
