@@ -60,7 +60,7 @@ trap 'exit 130' INT TERM
 # --- the payload disk --------------------------------------------------------
 p=$run/payload
 mkdir -p "$p/conf"
-cp "$here/guest.sh" "$here/tests.sh" "$p/"
+cp "$here/guest.sh" "$here/tests.sh" scripts/busybox-rootfs.sh "$p/"
 if [ -x "$hull" ]; then
 	cp "$hull" "$p/hull"
 elif [ "$runtime" = hull ]; then
