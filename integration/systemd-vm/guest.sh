@@ -31,7 +31,11 @@ fi
 cd /payload || exit 1
 # args: line 1 the runtime, then the sections/checks to run (one a line).
 mapfile -t args </payload/args
-RUNTIME=${args[0]} bash ./tests.sh "${args[@]:1}"
+if [ -e script.sh ]; then
+	RUNTIME=${args[0]} bash ./script.sh "${args[@]:1}"
+else
+	RUNTIME=${args[0]} bash ./tests.sh "${args[@]:1}"
+fi
 status=$?
 echo "guest: suite done at uptime $(up) s, exit status $status"
 echo "$status" >"$rc"

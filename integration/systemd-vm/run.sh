@@ -3,12 +3,14 @@
 # pure cgroup v2 and AppArmor, running tests.sh against a runtime: hull, or
 # Debian's runc inside the guest (the proof that the checks are real).
 #
-# Usage: integration/systemd-vm/run.sh [-v] [-r RUNTIME] [SECTION[:CHECK]...]
+# Usage: integration/systemd-vm/run.sh [-v] [-r RUNTIME] [-x SCRIPT] [SECTION...]
 #   -r RUNTIME  hull (default: the HULL binary, shipped in the payload), runc
 #               (the guest's /usr/sbin/runc), or a path on the host
 #   -v          the guest's console (kernel + systemd) on stderr as it boots
+#   -x SCRIPT   run this bash script in the guest instead of the suite (with
+#               RUNTIME set; the payload is at /payload): for experiments
 #   SECTION     systemd-driver cgroupfs-on-systemd engines apparmor criu
-#               (default: all); SECTION:CHECK runs one check of a section
+#               (default: all)
 # Environment: HULL (default target/release/hull), HULL_VM_MEM (2048M),
 #   HULL_VM_CPUS (2), HULL_VM_TIMEOUT (seconds, 900), HULL_SYSVM_CACHE (the
 #   image cache, see build.sh).
@@ -25,10 +27,12 @@ cd "$(dirname "$0")/../.."
 here=integration/systemd-vm
 verbose=0
 runtime=hull
-while getopts vr: o; do
+script=""
+while getopts vr:x: o; do
 	case $o in
 	v) verbose=1 ;;
 	r) runtime=$OPTARG ;;
+	x) script=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -49,6 +53,7 @@ t1=$(ms)
 
 run=$(mktemp -d /var/tmp/hull-systemd-vm-run.XXXXXX)
 qemu=""
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	[ -z "$qemu" ] || kill "$qemu" 2>/dev/null || true
 	[ -z "${console_tail:-}" ] || kill "$console_tail" 2>/dev/null || true
@@ -75,6 +80,18 @@ runc) guest_runtime=/usr/sbin/runc ;;
 	guest_runtime=/payload/runtime
 	;;
 esac
+# cri-ctl, the engines section's CRI client: the small crictl of
+# integration/cri (a cargo project of its own, sharing `just test-cri`'s
+# target dir); host and guest are both Debian 12, so its glibc fits.
+case " ${*:-engines} " in *" engines "*)
+	export PATH=$PATH:$HOME/.cargo/bin
+	if (cd integration/cri && CARGO_TARGET_DIR=$OLDPWD/target/cri cargo build --locked --quiet --bin cri-ctl) >&2; then
+		cp target/cri/debug/cri-ctl "$p/"
+	else
+		say "warning: cri-ctl did not build: the cri checks will fail"
+	fi
+	;;
+esac
 # The configuration snippets of docs/systemd-hosts.md, each marked there
 # with <!-- vm-suite: NAME -->: the suite installs exactly these.
 awk -v dir="$p/conf" '
@@ -82,6 +99,9 @@ awk -v dir="$p/conf" '
 	name != "" && /^```/ { if (open) { close(dir "/" name); name = ""; open = 0 } else open = 1; next }
 	open { print > (dir "/" name) }
 ' docs/systemd-hosts.md
+if [ -n "$script" ]; then
+	cp "$script" "$p/script.sh"
+fi
 printf '%s\n' "$guest_runtime" "$@" >"$p/args"
 size=$(($(du -sm "$p" | cut -f1) + 32))
 mkfs.ext4 -q -F -L payload -d "$p" "$run/payload.img" "${size}M" >/dev/null
@@ -110,11 +130,8 @@ if [ "$verbose" = 1 ]; then
 	tail -n +1 -s 0.2 -f --pid="$qemu" "$run/console.log" | sed -u 's/\r$//; s/^/console: /' >&2 &
 	console_tail=$!
 fi
-# The guest's lines as they come; the time of the first, the boot's end.
-tail -n +1 -s 0.2 -f --pid="$qemu" "$run/out" | while IFS= read -r line; do
-	case $line in "guest: boot finished"*) echo $(($(ms) - t2)) >"$run/booted" ;; esac
-	printf '%s\n' "$line"
-done
+# The guest's lines as they come.
+tail -n +1 -s 0.2 -f --pid="$qemu" "$run/out"
 qrc=0
 wait "$qemu" || qrc=$?
 qemu=""
@@ -133,6 +150,9 @@ if [ "$rc" -ge 124 ] && [ "$verbose" = 0 ]; then
 	say "---- guest console (last 60 lines):"
 	tr -d '\r' <"$run/console.log" | tail -60 >&2
 fi
-booted=$(cat "$run/booted" 2>/dev/null || echo 0)
+# The boot's end by the guest's clock (its uptime when systemd said the
+# boot was done: kernel start to suite start).
+booted=$(sed -n 's/^guest: boot finished.* at uptime \([0-9]*\)\.\([0-9]\).*/\1\200/p' "$run/out" | head -1)
+booted=${booted:-0}
 say "exit status $rc; image $(secs $((t1 - t0))), payload $(secs $((t2 - t1))), boot to suite $(secs "$booted"), suite $(secs $((t3 - t2 - booted))), total $(secs $((t3 - t0)))"
 exit "$rc"

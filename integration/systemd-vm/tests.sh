@@ -17,12 +17,13 @@ CG=/sys/fs/cgroup
 passed=0
 failed=0
 
+# (engines' 64-digit ids are shown as their first 12 digits)
 pass() {
-	echo "PASS $*"
+	echo "PASS $*" | sed -E 's/([0-9a-f]{12})[0-9a-f]{52}/\1/g'
 	passed=$((passed + 1))
 }
 fail() {
-	echo "FAIL $*"
+	echo "FAIL $*" | sed -E 's/([0-9a-f]{12})[0-9a-f]{52}/\1/g'
 	failed=$((failed + 1))
 }
 # check NAME COMMAND...: PASS or FAIL by the command's status.
@@ -193,7 +194,7 @@ run_scope() {
 	mkbundle "$W/$id" "$path" "$LIMITS" 'exec sleep 600'
 	out=$(run_d "$id")
 	if ! is_status "$id" running; then
-		fail "$what: run -d with cgroupsPath '$path': ${out:-no error, state '$(status_of "$id")'}"
+		fail "$what: run -d with cgroupsPath '$path': ${out:-no error, state $(status_of "$id")}"
 		rt "${SD[@]}" delete -f "$id" >/dev/null 2>&1
 		return 1
 	fi
@@ -248,7 +249,7 @@ s_systemd_driver() {
 		rt "${SD[@]}" delete -f "$id"
 		check "no cgroupsPath: delete -f: $unit is gone" until_true 5 unit_gone "$unit"
 	else
-		fail "no cgroupsPath: run -d: ${out:-state '$(status_of "$id")'}"
+		fail "no cgroupsPath: run -d: ${out:-no error, state $(status_of "$id")}"
 		rt "${SD[@]}" delete -f "$id" >/dev/null 2>&1
 	fi
 }
@@ -267,7 +268,7 @@ s_cgroupfs_on_systemd() {
 		systemctl daemon-reload
 		cgroup_checks "cgroupfs" "$id" "$dir"
 	else
-		fail "cgroupfs: run -d with cgroupsPath '/$dir': ${out:-state '$(status_of "$id")'}"
+		fail "cgroupfs: run -d with cgroupsPath '/$dir': ${out:-no error, state $(status_of "$id")}"
 		rt delete -f "$id" >/dev/null 2>&1
 	fi
 	rmdir "$CG/hullvm" 2>/dev/null
@@ -285,21 +286,314 @@ s_cgroupfs_on_systemd() {
 		rt delete -f "$id"
 		check "cgroupfs, no cgroupsPath: delete -f removes $dir" until_true 5 gone "$CG$dir"
 	else
-		fail "cgroupfs, no cgroupsPath: run -d: ${out:-state '$(status_of "$id")'}"
+		fail "cgroupfs, no cgroupsPath: run -d: ${out:-no error, state $(status_of "$id")}"
 		rt delete -f "$id" >/dev/null 2>&1
 	fi
 }
 
 # ---------------------------------------------------------------- engines
 
+# The engines run with the configuration files of docs/systemd-hosts.md
+# (installed by main before any engine starts), hull's path in them being
+# /usr/local/bin/hull, a link to $RUNTIME. No registry: images are made from
+# the busybox root filesystem ($W/bb.tar).
+
+# e CMD...: run an engine command with a time limit; sets OUT (stdout and
+# stderr) and RC.
+e() {
+	OUT=$(timeout -k 5 180 "$@" 2>&1 </dev/null)
+	RC=$?
+}
+# Squash the last engine output onto one line (its end: errors come last).
+why() {
+	local s
+	s=$(printf '%s' "$OUT" | tr '\r\n\t' '   ' | tr -s ' ')
+	[ ${#s} -le 400 ] || s="...${s: -400}"
+	echo "exit $RC: $s"
+}
+# expect NAME TEXT CMD...: CMD succeeds and its output has TEXT.
+expect() {
+	local name=$1 text=$2
+	shift 2
+	e "$@"
+	if [ "$RC" = 0 ] && grep -qF -- "$text" <<<"$OUT"; then pass "$name"; else
+		fail "$name ($(why))"
+		return 1
+	fi
+}
+# the engine-made scope UNIT of a container whose init is PID: in SLICE,
+# Delegate=yes, holding the init, with the memory and tasks limits of
+# --memory 64m --pids-limit 50 both as properties and in cgroupfs.
+engine_scope() {
+	local what=$1 unit=$2 slice=$3 pid=$4
+	same "$what: the init (pid $pid) is in $slice/$unit" "/$slice/$unit" "$(cgroup_of "$pid")"
+	same "$what: $unit Delegate" yes "$(prop "$unit" Delegate)"
+	same "$what: $unit Slice" "$slice" "$(prop "$unit" Slice)"
+	same "$what: $unit MemoryMax" 67108864 "$(prop "$unit" MemoryMax)"
+	same "$what: $unit TasksMax" 50 "$(prop "$unit" TasksMax)"
+	same "$what: memory.max" 67108864 "$(cat "$CG/$slice/$unit/memory.max" 2>&1)"
+	same "$what: pids.max" 50 "$(cat "$CG/$slice/$unit/pids.max" 2>&1)"
+}
+# runtime_knows WHAT ROOT ID: the container really runs on the runtime under
+# test, which reads its state from ROOT.
+runtime_knows() {
+	local got
+	got=$(timeout 30 "$RUNTIME" --root "$2" state "$3" 2>&1)
+	check "$1: $RUNTIME --root $2 state: running" json_has "$got" '.status == "running"' ||
+		echo "$got" | show
+}
+# exec_joins WHAT UNIT_DIR MARK: the process "sleep MARK" (started by an
+# engine's exec -d) is in the container's cgroup.
+exec_joins() {
+	local epid
+	until_true 10 pgrep -f "^sleep $3\$" >/dev/null
+	epid=$(pgrep -f "^sleep $3\$" | head -1)
+	same "$1: the exec'd process (pid ${epid:-none}) is in $2" "/$2" "$(cgroup_of "${epid:-none}")"
+}
+
+# oci_image NAMESPACE NAME ROOTFS_DIR CONFIG: an OCI image layout made by
+# hand (the uncompressed rootfs tarball is the one layer), imported with ctr.
+oci_image() {
+	local ns=$1 name=$2 dir=$W/image-$1-${2##*/} d s l c m
+	local blobs=$dir/blobs/sha256
+	mkdir -p "$blobs"
+	blob() { # FILE: moved into blobs/, prints "digest size"
+		d=$(sha256sum "$1" | cut -d' ' -f1)
+		s=$(stat -c %s "$1")
+		mv "$1" "$blobs/$d"
+		echo "$d $s"
+	}
+	tar -C "$3" -cf "$dir/layer.tar" .
+	read -r -a l < <(blob "$dir/layer.tar")
+	printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$4" "${l[0]}" >"$dir/config.json"
+	read -r -a c < <(blob "$dir/config.json")
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+		"${c[0]}" "${c[1]}" "${l[0]}" "${l[1]}" >"$dir/manifest.json"
+	read -r -a m < <(blob "$dir/manifest.json")
+	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
+		"${m[0]}" "${m[1]}" "$name" >"$dir/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	tar -C "$dir" -cf "$dir.tar" .
+	e ctr -n "$ns" image import "$dir.tar"
+	[ "$RC" = 0 ] || echo "    ctr image import $name: $(why)"
+}
+PATH_ENV='"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
+
+# need_docker: dockerd (and with it containerd) started once, the busybox
+# image imported.
+need_docker() {
+	[ -z "${DOCKER_UP:-}" ] || return 0
+	DOCKER_UP=1
+	local t
+	t=$(ms)
+	e systemctl start docker
+	[ "$RC" = 0 ] || fail "docker: systemctl start docker ($(why))"
+	echo "    (dockerd started in $((($(ms) - t) / 1000)) s)"
+	e docker import "$W/bb.tar" hullvm-bb:latest
+	[ "$RC" = 0 ] || fail "docker: import the busybox image ($(why))"
+}
+
+t_podman() {
+	local name=hullvm-p1 id pid
+	e podman import "$W/bb.tar" localhost/hullvm-bb:latest
+	[ "$RC" = 0 ] || fail "podman: import the busybox image ($(why))"
+	expect "podman: info says cgroup manager systemd, cgroups v2, runtime hull" "systemd v2 hull" \
+		podman info --format '{{.Host.CgroupManager}} {{.Host.CgroupsVersion}} {{.Host.OCIRuntime.Name}}'
+	expect "podman: run --rm (containers.conf's runtime, systemd cgroup manager)" "0::/" \
+		podman run --rm --network none localhost/hullvm-bb cat /proc/self/cgroup
+	expect "podman: --runtime $RUNTIME run --rm" hello \
+		podman --runtime "$RUNTIME" run --rm --network none localhost/hullvm-bb echo hello
+	if ! expect "podman: run -d --memory 64m --pids-limit 50" "" \
+		podman run -d --name "$name" --network none --memory 64m --pids-limit 50 localhost/hullvm-bb sleep 600; then
+		podman rm -f -t 0 "$name" >/dev/null 2>&1
+		return
+	fi
+	id=$(podman inspect -f '{{.Id}}' "$name")
+	pid=$(podman inspect -f '{{.State.Pid}}' "$name")
+	engine_scope podman "libpod-$id.scope" machine.slice "$pid"
+	runtime_knows podman "/run/$(basename "$(readlink -f "$RUNTIME")")" "$id"
+	expect "podman: exec" exec-ok podman exec "$name" sh -c 'echo exec-ok'
+	e podman exec -d "$name" sleep 304
+	exec_joins podman "machine.slice/libpod-$id.scope" 304
+	e podman pause "$name"
+	same "podman: pause: inspect says paused" paused "$(podman inspect -f '{{.State.Status}}' "$name")"
+	same "podman: pause: the scope's cgroup is frozen" "frozen 1" \
+		"$(grep frozen "$CG/machine.slice/libpod-$id.scope/cgroup.events" 2>&1)"
+	e podman unpause "$name"
+	same "podman: unpause: inspect says running" running "$(podman inspect -f '{{.State.Status}}' "$name")"
+	e podman rm -f -t 0 "$name"
+	check "podman: rm -f: libpod-$id.scope is gone" until_true 10 unit_gone "libpod-$id.scope"
+}
+
+t_docker() {
+	local name=hullvm-d1 id pid
+	need_docker
+	expect "docker: info says cgroup driver systemd, cgroup v2, default runtime hull" "systemd 2 hull" \
+		docker info --format '{{.CgroupDriver}} {{.CgroupVersion}} {{.DefaultRuntime}}'
+	expect "docker: run --rm (daemon.json's default runtime, systemd driver)" "0::/" \
+		docker run --rm --network none hullvm-bb cat /proc/self/cgroup
+	if ! expect "docker: run -d --memory 64m --pids-limit 50" "" \
+		docker run -d --name "$name" --memory 64m --pids-limit 50 hullvm-bb sleep 600; then
+		docker rm -f "$name" >/dev/null 2>&1
+		return
+	fi
+	id=$(docker inspect -f '{{.Id}}' "$name")
+	pid=$(docker inspect -f '{{.State.Pid}}' "$name")
+	engine_scope docker "docker-$id.scope" system.slice "$pid"
+	runtime_knows docker /run/docker/runtime-runc/moby "$id"
+	expect "docker: exec" exec-ok docker exec "$name" sh -c 'echo exec-ok'
+	e docker exec -d "$name" sleep 305
+	exec_joins docker "system.slice/docker-$id.scope" 305
+	e docker pause "$name"
+	same "docker: pause: inspect says paused" paused "$(docker inspect -f '{{.State.Status}}' "$name")"
+	e docker unpause "$name"
+	same "docker: unpause: inspect says running" running "$(docker inspect -f '{{.State.Status}}' "$name")"
+	e docker rm -f "$name"
+	check "docker: rm -f: docker-$id.scope is gone" until_true 10 unit_gone "docker-$id.scope"
+}
+
+# ctr takes the CRI plugin's two runtime options as flags: --runc-binary
+# (BinaryName) and --runc-systemd-cgroup (SystemdCgroup = true), which wants
+# a slice:prefix:name cgroup.
+t_ctr() {
+	local name=hullvm-c1 unit=ctr-hullvm-c1.scope pid
+	e systemctl start containerd
+	[ "$RC" = 0 ] || fail "containerd: systemctl start containerd ($(why))"
+	oci_image hullvm docker.io/library/hullvm-bb:latest "$W/rootfs" "{$PATH_ENV,\"Cmd\":[\"sh\"]}"
+	if ! expect "ctr: run -d --runc-binary /usr/local/bin/hull --runc-systemd-cgroup --cgroup system.slice:ctr:$name" "" \
+		ctr -n hullvm run -d --runc-binary /usr/local/bin/hull --runc-systemd-cgroup \
+		--cgroup "system.slice:ctr:$name" --memory-limit 67108864 \
+		docker.io/library/hullvm-bb:latest "$name" sleep 600; then
+		ctr -n hullvm task kill -s KILL "$name" >/dev/null 2>&1
+		ctr -n hullvm task rm -f "$name" >/dev/null 2>&1
+		ctr -n hullvm container rm "$name" >/dev/null 2>&1
+		return
+	fi
+	pid=$(ctr -n hullvm task ls | awk -v n="$name" '$1 == n { print $2 }')
+	same "ctr: the init (pid $pid) is in system.slice/$unit" "/system.slice/$unit" "$(cgroup_of "$pid")"
+	same "ctr: $unit Delegate" yes "$(prop "$unit" Delegate)"
+	same "ctr: $unit MemoryMax" 67108864 "$(prop "$unit" MemoryMax)"
+	runtime_knows ctr /run/containerd/runc/hullvm "$name"
+	expect "ctr: task exec" exec-ok ctr -n hullvm task exec --exec-id e1 "$name" sh -c 'echo exec-ok'
+	e ctr -n hullvm task pause "$name"
+	same "ctr: task pause: PAUSED" PAUSED "$(ctr -n hullvm task ls | awk -v n="$name" '$1 == n { print $3 }')"
+	e ctr -n hullvm task resume "$name"
+	same "ctr: task resume: RUNNING" RUNNING "$(ctr -n hullvm task ls | awk -v n="$name" '$1 == n { print $3 }')"
+	e ctr -n hullvm task kill -s KILL "$name"
+	until_true 10 sh -c "ctr -n hullvm task ls | grep -q '^$name .*STOPPED'"
+	e ctr -n hullvm task rm "$name"
+	e ctr -n hullvm container rm "$name"
+	check "ctr: task rm: $unit is gone" until_true 10 unit_gone "$unit"
+}
+
+# Kubernetes' path: containerd's CRI plugin with docs/systemd-hosts.md's
+# configuration (the default handler hull: BinaryName, SystemdCgroup =
+# true), driven by cri-ctl (integration/cri) as a kubelet with the systemd
+# cgroup driver would: the pod's cgroup parent is its slice.
+t_cri() {
+	local cri=/payload/cri-ctl uid=hullvm$$ pod ctr slice scope pid info pause
+	if [ ! -x "$cri" ]; then
+		fail "cri: no cri-ctl in the payload (run.sh builds it with cargo in integration/cri)"
+		return
+	fi
+	e systemctl start containerd
+	[ "$RC" = 0 ] || fail "cri: systemctl start containerd ($(why))"
+	# No registry: the sandbox image containerd wants (by its default name)
+	# is busybox's sleep.
+	pause=$(containerd config dump 2>/dev/null | sed -n 's/^ *sandbox_image = "\(.*\)"/\1/p')
+	mkdir -p "$W/pause/bin"
+	cp /bin/busybox "$W/pause/bin/busybox"
+	ln -sf busybox "$W/pause/bin/sleep"
+	oci_image k8s.io "$pause" "$W/pause" "{$PATH_ENV,\"Entrypoint\":[\"/bin/sleep\",\"2147483647\"]}"
+	oci_image k8s.io docker.io/library/hullvm-bb:latest "$W/rootfs" "{$PATH_ENV,\"Cmd\":[\"sh\"]}"
+	export CRI_IMAGE=docker.io/library/hullvm-bb:latest POD_NAME=hullvm-pod POD_UID=$uid POD_NAMESPACE=default
+	export POD_CGROUP_PARENT=kubepods-besteffort-pod$uid.slice
+	slice=kubepods.slice/kubepods-besteffort.slice/$POD_CGROUP_PARENT
+	expect "cri: Version" containerd "$cri" version
+	expect "cri: RunPodSandbox in $POD_CGROUP_PARENT (sandbox image $pause)" "" "$cri" runp || return
+	pod=$OUT
+	info=$("$cri" inspectp "$pod")
+	pid=$(jq -r .info.pid <<<"$info")
+	scope=cri-containerd-$pod.scope
+	same "cri: the sandbox (pid $pid) is in $slice/$scope" "/$slice/$scope" "$(cgroup_of "$pid")"
+	same "cri: the sandbox's scope: Delegate" yes "$(prop "$scope" Delegate)"
+	same "cri: the sandbox's scope: Slice" "$POD_CGROUP_PARENT" "$(prop "$scope" Slice)"
+	same "cri: $POD_CGROUP_PARENT is active" active "$(prop "$POD_CGROUP_PARENT" ActiveState)"
+	if expect "cri: CreateContainer (64 MiB, half a CPU)" "" "$cri" create "$pod" app 67108864 50000 exec sleep 600; then
+		ctr=$OUT
+		if expect "cri: StartContainer" "" "$cri" start "$ctr"; then
+			pid=$("$cri" inspect "$ctr" | jq -r .info.pid)
+			scope=cri-containerd-$ctr.scope
+			same "cri: the container (pid $pid) is in $slice/$scope" \
+				"/$slice/$scope" "$(cgroup_of "$pid")"
+			same "cri: the container's scope: Delegate" yes "$(prop "$scope" Delegate)"
+			same "cri: the container's scope: MemoryMax" 67108864 "$(prop "$scope" MemoryMax)"
+			same "cri: the container's scope: CPUQuotaPerSecUSec" 500ms "$(prop "$scope" CPUQuotaPerSecUSec)"
+			same "cri: the container's memory.max" 67108864 "$(cat "$CG/$slice/$scope/memory.max" 2>&1)"
+			runtime_knows cri /run/containerd/runc/k8s.io "$ctr"
+			expect "cri: ExecSync" exec-ok "$cri" exec "$ctr" sh -c 'echo exec-ok'
+			expect "cri: UpdateContainerResources (128 MiB, a quarter CPU)" "" "$cri" update "$ctr" 134217728 25000
+			same "cri: update: MemoryMax" 134217728 "$(prop "$scope" MemoryMax)"
+			same "cri: update: CPUQuotaPerSecUSec" 250ms "$(prop "$scope" CPUQuotaPerSecUSec)"
+			same "cri: update: memory.max" 134217728 "$(cat "$CG/$slice/$scope/memory.max" 2>&1)"
+			expect "cri: StopContainer" "" "$cri" stop "$ctr"
+		fi
+		expect "cri: RemoveContainer" "" "$cri" rm "$ctr"
+		check "cri: the container's scope is gone" until_true 10 unit_gone "$scope"
+	fi
+	scope=cri-containerd-$pod.scope
+	expect "cri: StopPodSandbox" "" "$cri" stopp "$pod"
+	expect "cri: RemovePodSandbox" "" "$cri" rmp "$pod"
+	check "cri: the sandbox's scope is gone" until_true 10 unit_gone "$scope"
+	# The kubelet removes a pod's slice itself.
+	systemctl stop kubepods.slice 2>/dev/null
+}
+
 s_engines() {
-	echo "(engines: not yet)"
+	t_podman
+	t_docker
+	t_ctr
+	t_cri
 }
 
 # --------------------------------------------------------------- apparmor
 
 s_apparmor() {
-	echo "(apparmor: not yet)"
+	SD=()
+	local id=aa-$$ out
+	# A profile that denies one read, loaded with apparmor_parser.
+	cat >/etc/apparmor.d/hullvm-test <<-'EOF'
+		abi <abi/3.0>,
+		#include <tunables/global>
+		profile hullvm-test flags=(attach_disconnected,mediate_deleted) {
+		  #include <abstractions/base>
+		  file,
+		  capability,
+		  network,
+		  signal,
+		  deny /etc/passwd r,
+		}
+	EOF
+	out=$(apparmor_parser -r -W /etc/apparmor.d/hullvm-test 2>&1)
+	check "apparmor: apparmor_parser loads hullvm-test${out:+ ($out)}" \
+		grep -qx 'hullvm-test (enforce)' /sys/kernel/security/apparmor/profiles
+	local script='cat /proc/self/attr/current; if cat /etc/passwd >/dev/null 2>&1; then echo passwd-read; else echo passwd-denied; fi'
+	mkbundle "$W/$id" "" "" "$script"
+	out=$(rt run --bundle "$W/$id" "$id" 2>&1 </dev/null)
+	check "apparmor: without a profile the process is unconfined and reads /etc/passwd" \
+		grep -qz 'unconfined.*passwd-read' <<<"$out" || echo "$out" | show
+	jq '.process.apparmorProfile = "hullvm-test"' "$W/$id/config.json" >"$W/$id/c.json" &&
+		mv "$W/$id/c.json" "$W/$id/config.json"
+	out=$(rt run --bundle "$W/$id" "$id" 2>&1 </dev/null)
+	check "apparmor: process.apparmorProfile hullvm-test: /proc/self/attr/current says 'hullvm-test (enforce)'" \
+		grep -q '^hullvm-test (enforce)$' <<<"$out" || echo "$out" | show
+	check "apparmor: ... and the profile's deny rule holds (/etc/passwd unreadable)" grep -q passwd-denied <<<"$out"
+	rt delete -f "$id" >/dev/null 2>&1
+
+	need_docker
+	expect "apparmor: docker run: /proc/self/attr/current says 'docker-default (enforce)'" "docker-default (enforce)" \
+		docker run --rm --network none hullvm-bb cat /proc/self/attr/current
 }
 
 # ------------------------------------------------------------------- criu
@@ -326,7 +620,14 @@ fi
 rm -rf "$W"
 mkdir -p "$W"
 BUSYBOX=/bin/busybox sh /payload/busybox-rootfs.sh "$W/rootfs" || exit 1
+tar -C "$W/rootfs" -cf "$W/bb.tar" .
+# hull's place in docs/systemd-hosts.md's configurations, and those
+# configurations, before any engine starts.
 ln -sf "$RUNTIME" /usr/local/bin/hull
+mkdir -p /etc/docker /etc/containers /etc/containerd
+cp "$CONF/daemon.json" /etc/docker/daemon.json
+cp "$CONF/containers.conf" /etc/containers/containers.conf
+cp "$CONF/containerd-config.toml" /etc/containerd/config.toml
 SD=()
 for s in "$@"; do
 	case " $all " in *" $s "*) ;; *)
