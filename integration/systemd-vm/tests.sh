@@ -617,9 +617,10 @@ if [ "$(stat -fc %T $CG)" != cgroup2fs ] || [ "$(ps -p 1 -o comm=)" != systemd ]
 	echo "FAIL not a pure cgroup v2 host with systemd as PID 1"
 	exit 1
 fi
+t=$(ms)
 rm -rf "$W"
 mkdir -p "$W"
-BUSYBOX=/bin/busybox sh /payload/busybox-rootfs.sh "$W/rootfs" || exit 1
+cp -a /payload/rootfs "$W/rootfs" || exit 1
 tar -C "$W/rootfs" -cf "$W/bb.tar" .
 # hull's place in docs/systemd-hosts.md's configurations, and those
 # configurations, before any engine starts.
@@ -628,6 +629,8 @@ mkdir -p /etc/docker /etc/containers /etc/containerd
 cp "$CONF/daemon.json" /etc/docker/daemon.json
 cp "$CONF/containers.conf" /etc/containers/containers.conf
 cp "$CONF/containerd-config.toml" /etc/containerd/config.toml
+t=$(($(ms) - t))
+echo "(setup: $((t / 1000)).$((t % 1000 / 100)) s)"
 SD=()
 for s in "$@"; do
 	case " $all " in *" $s "*) ;; *)
