@@ -43,6 +43,20 @@ unit:
 test-cgroup2: build
     integration/cgroup2/run.sh
 
+# The production-like host: a Debian 12 VM (systemd as PID 1, pure cgroup
+# v2, AppArmor; image built once and cached in /var/tmp/hull-systemd-vm)
+# running integration/systemd-vm/tests.sh with hull: the systemd cgroup
+# driver, cgroupfs under systemd, podman/Docker/containerd/CRI in their
+# default configuration, AppArmor. Sections may be named (e.g. `just
+# test-systemd systemd-driver`); not in `test` yet.
+test-systemd *sections: build
+    integration/systemd-vm/run.sh -r hull {{sections}}
+
+# The same suite with the guest's Debian runc as the runtime: the proof that
+# its checks are real (every one passes with runc).
+test-systemd-runc *sections:
+    integration/systemd-vm/run.sh -r runc {{sections}}
+
 # containerd + ctr, podman, dockerd with hull as their runtime.
 test-engines: build
     integration/engines/run-all.sh "$PWD/target/release/hull"
