@@ -433,3 +433,56 @@ fn a_symlink_swapped_in_during_create_never_leads_a_mount_outside() {
     assert!(leaked.is_empty(), "created on the host side: {leaked:?} (runs ok/failed: {outcomes:?})");
     assert!(outcomes.0 > 0, "some runs must have succeeded: {outcomes:?}");
 }
+
+#[test]
+fn seccomp_filters_native_calls_when_only_x86_and_x32_are_listed() {
+    // libseccomp, so runc, always adds the native architecture: these rules
+    // apply to x86_64 calls, which must neither escape them nor all die of
+    // SIGSYS as calls of an unlisted architecture.
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 100}]
+    });
+    let (r, _c) = run_script(b, "mkdir /dev/shm/foo; echo rc=$?");
+    assert_eq!(r.code, 0, "the shell was not killed: {r:?}");
+    assert!(r.stderr.contains("Network is down") && r.stdout.contains("rc=1"), "errno 100 = ENETDOWN: {r:?}");
+}
+
+#[test]
+fn seccomp_notify_is_refused_where_the_listener_handover_needs_the_call() {
+    for (call, default, phrase) in [
+        ("write", "SCMP_ACT_ALLOW", "SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+        ("sendmsg", "SCMP_ACT_ALLOW", "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall"),
+        ("mkdir", "SCMP_ACT_NOTIFY", "SCMP_ACT_NOTIFY cannot be used as default action"),
+    ] {
+        let mut b = Bundle::busybox(&["true"]);
+        b.config["linux"]["seccomp"] = json!({
+            "defaultAction": default, "listenerPath": "/run/nobody-listens.sock",
+            "syscalls": [{"names": [call], "action": "SCMP_ACT_NOTIFY"}]
+        });
+        let c = Container::new(b);
+        let r = c.run();
+        assert_eq!(r.code, 1, "{call}: {r:?}");
+        assert!(r.stderr.contains(phrase) && r.stderr.contains("linux.seccomp"), "{call}: {r:?}");
+        c.assert_gone();
+    }
+}
+
+#[test]
+fn seccomp_notify_without_an_agent_fails_in_runcs_words() {
+    let mut b = Bundle::busybox(&["true"]);
+    let sock = b.dir.join("no-agent.sock");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let c = Container::new(b);
+    let r = c.run();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("failed to connect with seccomp agent"), "{r:?}");
+    assert!(r.stderr.contains(sock.to_str().unwrap()), "{r:?}");
+    c.assert_gone();
+}
+
