@@ -486,3 +486,43 @@ fn seccomp_notify_without_an_agent_fails_in_runcs_words() {
     c.assert_gone();
 }
 
+#[test]
+fn hooks_get_only_stdio_and_the_working_directory_runc_gives_them() {
+    let mut b = Bundle::busybox(&["true"]);
+    let log = b.dir.join("hooks.log");
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let hook = |name: &str| {
+        let line = format!("echo {name} $(pwd) $(ls /proc/self/fd | wc -l) >> {}", log.display());
+        json!([{"path": "/bin/sh", "args": ["sh", "-c", line]}])
+    };
+    b.config["hooks"] = json!({
+        "prestart": hook("prestart"), "createRuntime": hook("createRuntime"),
+        "poststart": hook("poststart"), "poststop": hook("poststop"),
+        // In the container (before pivot_root, so the log's host path works).
+        "createContainer": hook("createContainer"),
+    });
+    let c = Container::new(b);
+    // From another directory, holding descriptor 7, as bats does.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir("/").arg("-c").arg(format!(
+        "exec 7</dev/null; exec {} --root {} run --bundle {} {}",
+        hull_bin().display(),
+        c.root.display(),
+        c.bundle.dir.display(),
+        c.id
+    ));
+    run_to_files(cmd).ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let bundle = c.bundle.dir.canonicalize().unwrap();
+    let rootfs = bundle.join("rootfs");
+    for (stage, dir) in [
+        ("prestart", &bundle),
+        ("createRuntime", &bundle),
+        ("createContainer", &rootfs),
+        ("poststart", &bundle),
+        ("poststop", &bundle),
+    ] {
+        let line = text.lines().find(|l| l.starts_with(stage)).unwrap_or_else(|| panic!("{stage}: {text}"));
+        assert_eq!(line, format!("{stage} {} 4", dir.display()), "{text}");
+    }
+}

@@ -379,6 +379,12 @@ fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
 pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerError> {
     crate::process::note_caller_fds(opts.preserve_fds);
     cgroups::check_systemd_flag(opts.systemd_cgroup)?;
+    // runc works in the bundle: the hooks `create` and `run` run (prestart,
+    // createRuntime, poststart and poststop of a foreground run) start there.
+    std::env::set_current_dir(&opts.bundle).map_err(|e| ContainerError::Sys {
+        op: format!("chdir to the bundle {}", opts.bundle.display()),
+        errno: io_errno(&e),
+    })?;
     crate::trace::mark("create: start");
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
     let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, host_mounts: None, armed: true };
@@ -744,8 +750,8 @@ pub(crate) fn wait_for_exec(
 fn run_poststart(st: &ContainerState) {
     if let Some(list) = &st.poststart_hooks {
         let hs = hook_state(st, "running");
-        for h in list {
-            if let Err(e) = hooks::run(h, &hs, "poststart") {
+        for (i, h) in list.iter().enumerate() {
+            if let Err(e) = hooks::run(h, &hs, "poststart", i) {
                 crate::warn(&format!("{e}"));
             }
         }
@@ -969,8 +975,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
     }
     if let Some(list) = &st.poststop_hooks {
         let hs = hook_state(&st, "stopped");
-        for h in list {
-            if let Err(e) = hooks::run(h, &hs, "poststop") {
+        for (i, h) in list.iter().enumerate() {
+            if let Err(e) = hooks::run(h, &hs, "poststop", i) {
                 crate::warn(&format!("{e}"));
             }
         }

@@ -212,8 +212,18 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         chan.send(&Message::RunHooks)?;
         chan.expect("HooksDone", &Message::HooksDone)?;
     }
-    for h in &cfg.create_container_hooks {
-        hooks::run(h, &cfg.hook_state, "createContainer")?;
+    if !cfg.create_container_hooks.is_empty() {
+        // Hooks in the container see its pid as it does (runc's too).
+        cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
+        if let Some(prepared) = root.as_ref() {
+            // runc runs them in the rootfs (`./lib` in a hook is the
+            // container's /lib); pivot_root later works from there anyway.
+            nix::unistd::fchdir(prepared.root.as_raw_fd())
+                .map_err(sys_err("chdir to the rootfs for the createContainer hooks"))?;
+        }
+    }
+    for (i, h) in cfg.create_container_hooks.iter().enumerate() {
+        hooks::run(h, &cfg.hook_state, "createContainer", i)?;
     }
     let console = match (cfg.process.terminal, cfg.console_socket) {
         (true, Some(sock)) => {
@@ -250,8 +260,12 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         // `start` reports for us from now on; the create side is gone.
         // (chan is simply not used again: it closes at execve.)
     }
-    for h in &cfg.start_container_hooks {
-        if let Err(e) = hooks::run(h, &cfg.hook_state, "startContainer") {
+    if !cfg.start_container_hooks.is_empty() {
+        // Hooks in the container see its pid as it does (runc's too).
+        cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
+    }
+    for (i, h) in cfg.start_container_hooks.iter().enumerate() {
+        if let Err(e) = hooks::run(h, &cfg.hook_state, "startContainer", i) {
             return Err(fail(e.into(), report_to.take()));
         }
     }
