@@ -248,10 +248,10 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     // Whatever goes wrong from here, the child is ours to kill and reap: left
     // as a zombie in the container's pid namespace it would hold up delete.
     let result = (|| -> Result<Option<OwnedFd>, ContainerError> {
-        let mut exec_state = st.clone();
-        exec_state.pid = pid;
-        // Detached, the pid file must name the program, not hull: wait for execve.
-        wait_for_exec(&mut chan, &exec_state, opts.detach)?;
+        // Detached, the pid file must name the program, not hull: wait for
+        // execve. A seccomp agent gets the container's state (the init's
+        // pid) and this process's pid, as from runc.
+        wait_for_exec(&mut chan, &st, pid, opts.detach)?;
         if join_after_exec {
             if let Some(cg) = &cg {
                 cg.add_process(pid)?;

@@ -663,6 +663,18 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 pidfd = fd;
                 cleanup.child = None;
             }
+            Ok(Message::SeccompListener) => {
+                // A NOTIFY profile: the init loaded its filter before Ready,
+                // so that the agent has the listener while the container is
+                // created (as with runc), and the state it gets says so.
+                let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
+                    message: "seccomp listener message without a descriptor".into(),
+                    errno: 0,
+                })?;
+                if let Some(l) = &st.seccomp_listener {
+                    l.forward(&fd, st.pid, &hook_state(&st, "creating"))?;
+                }
+            }
             Ok(Message::Ready) => break,
             Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
             Ok(other) => return Err(SyncError::Unexpected { expected: "Ready", got: other }.into()),
@@ -707,7 +719,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     crate::trace::mark("create: state saved");
     if mode == Mode::Run {
         // Running is read off the process (no start.sock): no save needed.
-        wait_for_exec(&mut chan, &st, st.poststart_hooks.is_some())?;
+        wait_for_exec(&mut chan, &st, st.pid, st.poststart_hooks.is_some())?;
         crate::trace::mark("create: program started");
     }
     cleanup.armed = false;
@@ -724,6 +736,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
 pub(crate) fn wait_for_exec(
     chan: &mut Channel,
     st: &ContainerState,
+    process_pid: i32,
     until_exec_done: bool,
 ) -> Result<(), ContainerError> {
     loop {
@@ -737,7 +750,7 @@ pub(crate) fn wait_for_exec(
                     errno: 0,
                 })?;
                 if let Some(l) = &st.seccomp_listener {
-                    l.forward(&fd, st.pid, &st.oci_json(Status::Running))?;
+                    l.forward(&fd, process_pid, &st.oci_json(Status::Running))?;
                 }
             }
             Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
@@ -784,7 +797,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         Err(e) => return Err(sys_err("connect to start.sock")(e)),
     }
     let mut conn = Channel::from_fd(sock);
-    let result = wait_for_exec(&mut conn, &st, st.poststart_hooks.is_some());
+    let result = wait_for_exec(&mut conn, &st, st.pid, st.poststart_hooks.is_some());
     // Without start.sock the live status reads "running": nothing to save.
     let _ = std::fs::remove_file(dir.join(state::START_SOCKET));
     result?;

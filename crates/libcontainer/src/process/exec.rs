@@ -82,5 +82,6 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     drop(console);
     let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
-    Ok(cfg.process.exec_reporting_to(&proc, chan, &exe, cfg.preserve_fds, setgroups_denied)?)
+    cfg.process.finalize_reporting_to(&proc, chan, cfg.preserve_fds, setgroups_denied)?;
+    Ok(cfg.process.exec_reporting_to(chan, &exe)?)
 }

@@ -358,26 +358,43 @@ impl ProcessPlan {
         Ok((exe, setgroups_denied))
     }
 
-    /// finalize_and_exec, reporting over `chan`: the seccomp listener travels
-    /// with a SeccompListener message, and Exec is announced before execve.
-    pub fn exec_reporting_to(
+    /// For a profile with SCMP_ACT_NOTIFY rules: loads the filter now and
+    /// sends the listener over `chan`, so that the runtime hands it to the
+    /// agent while the container is created (agents wait for it there, as
+    /// runc and youki give it then). Everything the init does afterwards —
+    /// wait for start, ids, capabilities, startContainer hooks — runs under
+    /// the filter, as with runc; seccomp::compile refuses NOTIFY on the
+    /// calls the handover itself makes. Still privileged here, the filter
+    /// needs no no_new_privs. Other profiles wait for `finalize`.
+    pub fn load_notify_filter_now(&mut self, chan: &mut sync::Channel) -> Result<(), ProcessError> {
+        let Some(filter) = self.seccomp.take_if(|f| f.listener.is_some()) else { return Ok(()) };
+        if let Some(listener) = filter.install().map_err(|e| ProcessError::Invalid(e.to_string()))? {
+            chan.send_with_fd(&sync::Message::SeccompListener, Some(&listener))
+                .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// `finalize`, sending the seccomp listener (if any) over `chan`.
+    pub fn finalize_reporting_to(
         &self,
         proc: &ProcFs,
         chan: &mut sync::Channel,
-        exe: &CString,
         preserve_fds: u32,
         setgroups_denied: bool,
-    ) -> Result<Infallible, ProcessError> {
-        let chan = std::cell::RefCell::new(chan);
+    ) -> Result<(), ProcessError> {
         let mut sink = |fd: std::os::fd::OwnedFd| {
-            chan.borrow_mut()
-                .send_with_fd(&sync::Message::SeccompListener, Some(&fd))
+            chan.send_with_fd(&sync::Message::SeccompListener, Some(&fd))
                 .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))
         };
-        let mut announce = || {
-            let _ = chan.borrow_mut().send(&sync::Message::Exec);
-        };
-        self.finalize_and_exec(proc, exe, preserve_fds, setgroups_denied, &mut sink, &mut announce)
+        self.finalize(proc, preserve_fds, setgroups_denied, &mut sink)
+    }
+
+    /// execve, with Exec announced over `chan` first.
+    pub fn exec_reporting_to(&self, chan: &mut sync::Channel, exe: &CString) -> Result<Infallible, ProcessError> {
+        self.exec_now(exe, &mut || {
+            let _ = chan.send(&sync::Message::Exec);
+        })
     }
 
     /// Writes oom_score_adj to `file` (ours, or a child's `<pid>/oom_score_adj`)
@@ -433,19 +450,18 @@ impl ProcessPlan {
         Ok(())
     }
 
-    /// The end of every container process: labels, bounding set, user and
-    /// groups, capabilities, no_new_privs, seccomp, descriptors, execve.
-    /// Only returns on failure. `listener_sink` receives the seccomp
-    /// notification listener, if the profile has one.
-    pub fn finalize_and_exec(
+    /// The end of every container process but execve: labels, bounding
+    /// set, user and groups, capabilities, no_new_privs,
+    /// seccomp, descriptors. `listener_sink` receives the seccomp
+    /// notification listener, if the profile has one (and it was not loaded
+    /// already, `load_notify_filter_now`).
+    pub fn finalize(
         &self,
         proc: &ProcFs,
-        exe: &CString,
         preserve_fds: u32,
         in_new_userns_without_setgroups: bool,
         listener_sink: &mut dyn FnMut(std::os::fd::OwnedFd) -> Result<(), ProcessError>,
-        announce_exec: &mut dyn FnMut(),
-    ) -> Result<Infallible, ProcessError> {
+    ) -> Result<(), ProcessError> {
         let mut install_seccomp = || -> Result<(), ProcessError> {
             if let Some(f) = &self.seccomp {
                 if let Some(listener) = f.install().map_err(|e| ProcessError::Invalid(e.to_string()))? {
@@ -506,6 +522,11 @@ impl ProcessPlan {
         let (gid, uid) = (nix::unistd::Gid::from_raw(self.gid), nix::unistd::Uid::from_raw(self.uid));
         nix::unistd::setresgid(gid, gid, gid).map_err(id_err(format!("setgid {}", self.gid), "this gid", "gid"))?;
         nix::unistd::setresuid(uid, uid, uid).map_err(id_err(format!("setuid {}", self.uid), "this uid", "uid"))?;
+        // A change of ids sets "dumpable" from fs.suid_dumpable, which may be
+        // 1: until execve we still run hull's binary (the init runs the
+        // startContainer hooks yet), whose /proc/<pid>/exe must stay closed
+        // to the container's processes of this uid (CVE-2019-5736).
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("stay non-dumpable after the uid change"))?;
         sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(sys_err("keep capabilities"))?;
         if let Some(c) = &self.caps {
             caps::apply(c, self.last_cap).map_err(|errno| {
@@ -534,7 +555,12 @@ impl ProcessPlan {
         if !seccomp_early {
             install_seccomp()?;
         }
+        Ok(())
+    }
 
+    /// execve of the program (after `finalize`), announced first. Only
+    /// returns on failure.
+    pub fn exec_now(&self, exe: &CString, announce_exec: &mut dyn FnMut()) -> Result<Infallible, ProcessError> {
         let mut argv: Vec<*const libc::c_char> = self.args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = self.env.iter().map(|e| e.as_ptr()).collect();
