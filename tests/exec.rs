@@ -239,3 +239,41 @@ fn init_and_exec_lead_their_own_sessions() {
     assert_eq!(lines[0][1..], [lines[0][0], lines[0][0]], "exec: {r:?}");
     assert_eq!(lines[1], ["1", "1"], "init: {r:?}");
 }
+
+#[test]
+fn the_pty_belongs_to_the_process_user() {
+    // runc's tty.bats: a process that is not root owns its terminal (the
+    // group stays devpts' tty group 5), for the init and for an exec.
+    let mut b = Bundle::busybox(&["sh"]);
+    b.config["process"]["terminal"] = json!(true);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 100});
+    let c = Container::new(b);
+    let (sock, h) = console_socket(&c.bundle.dir);
+    c.hull(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "--console-socket", sock.to_str().unwrap(), "{id}"])
+        .ok();
+    let mut master = std::fs::File::from(h.join().unwrap());
+    c.hull(&["start", "{id}"]).ok();
+    master.write_all(b"echo owner=$(stat -c %u:%g $(tty))-end$((1+1))\n").unwrap();
+    let out = read_until(&mut master, "-end2");
+    assert!(out.contains("owner=1000:5-end2"), "init: {out}");
+
+    std::fs::remove_file(&sock).unwrap();
+    let (sock, h) = console_socket(&c.bundle.dir);
+    let mut cmd = c.hull_cmd(&[
+        "exec",
+        "-t",
+        "-d",
+        "--user",
+        "1000:100",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "{id}",
+        "sh",
+    ]);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    assert!(cmd.status().unwrap().success());
+    let mut master = std::fs::File::from(h.join().unwrap());
+    master.write_all(b"echo owner=$(stat -c %u:%g $(tty))-end$((1+1))\n").unwrap();
+    let out = read_until(&mut master, "-end2");
+    assert!(out.contains("owner=1000:5-end2"), "exec: {out}");
+}

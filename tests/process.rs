@@ -233,3 +233,15 @@ fn memory_policy_binds_the_process_to_its_nodes() {
     let r = c.run();
     assert!(r.code == 1 && r.stderr.contains("needs nodes"), "{r:?}");
 }
+
+#[test]
+fn stdio_belongs_to_the_process_user() {
+    // runc's fixStdioPermissions: the caller's pipes (and files) become the
+    // process's, so that a user who is not root can reopen /dev/stdout;
+    // /dev/null is left alone.
+    let mut b = Bundle::busybox(&[]);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let (r, _c) = run_script(b, "stat -L -c %u /proc/self/fd/1 /proc/self/fd/0; echo reopened >> /dev/stdout");
+    let r = r.ok();
+    assert_eq!(r.stdout, "1000\n0\nreopened\n", "{r:?}");
+}

@@ -451,7 +451,7 @@ impl ProcessPlan {
     }
 
     /// The end of every container process but execve: labels, bounding
-    /// set, user and groups, capabilities, no_new_privs,
+    /// set, user and groups, the stdio's owner, capabilities, no_new_privs,
     /// seccomp, descriptors. `listener_sink` receives the seccomp
     /// notification listener, if the profile has one (and it was not loaded
     /// already, `load_notify_filter_now`).
@@ -519,6 +519,7 @@ impl ProcessPlan {
                 "gid",
             ))?;
         }
+        chown_stdio(self.uid)?;
         let (gid, uid) = (nix::unistd::Gid::from_raw(self.gid), nix::unistd::Uid::from_raw(self.uid));
         nix::unistd::setresgid(gid, gid, gid).map_err(id_err(format!("setgid {}", self.gid), "this gid", "gid"))?;
         nix::unistd::setresuid(uid, uid, uid).map_err(id_err(format!("setuid {}", self.uid), "this uid", "uid"))?;
@@ -569,6 +570,26 @@ impl ProcessPlan {
         let errno = sys::execve(exe, &argv, &envp);
         Err(ProcessError::Exec { path: exe.to_string_lossy().into_owned(), errno })
     }
+}
+
+/// runc's fixStdioPermissions: descriptors 0, 1 and 2 (the pty, or pipes
+/// from the caller) get the process's uid as owner, the group kept, so that
+/// a process that is not root can reopen them (`/dev/stdout`, `$(tty)`).
+/// /dev/null and descriptors owned already are left alone; EINVAL (an owner
+/// not mapped in the user namespace), EPERM and EROFS are not errors.
+fn chown_stdio(uid: u32) -> Result<(), ProcessError> {
+    for fd in 0..3 {
+        let Ok(st) = nix::sys::stat::fstat(fd) else { continue };
+        let is_null = st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == nix::sys::stat::makedev(1, 3);
+        if st.st_uid == uid || is_null {
+            continue;
+        }
+        match nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None) {
+            Ok(()) | Err(Errno::EINVAL | Errno::EPERM | Errno::EROFS) => {}
+            Err(errno) => return Err(ProcessError::Sys { op: format!("chown descriptor {fd} to uid {uid}"), errno }),
+        }
+    }
+    Ok(())
 }
 
 /// An id change that failed. EINVAL means the id has no mapping in the
