@@ -245,3 +245,36 @@ fn stdio_belongs_to_the_process_user() {
     let r = r.ok();
     assert_eq!(r.stdout, "1000\n0\nreopened\n", "{r:?}");
 }
+
+#[test]
+fn personality_applies_to_exec_too() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = c.hull(&["exec", "{id}", "uname", "-m"]).ok();
+    assert_eq!(r.stdout, "i686\n", "{r:?}");
+}
+
+#[test]
+fn personality_flags_are_applied_and_unknown_ones_refused() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["personality"] = json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE", "UNAME26"]});
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    // PER_LINUX32 (8) | UNAME26 (0x20000) | ADDR_NO_RANDOMIZE (0x40000)
+    let r = c.hull(&["exec", "{id}", "cat", "/proc/self/personality"]).ok();
+    assert_eq!(r.stdout, "00060008\n", "{r:?}");
+    let r = c.hull(&["exec", "{id}", "sh", "-c", "cat /proc/1/personality"]).ok();
+    assert_eq!(r.stdout, "00060008\n", "the init: {r:?}");
+
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["personality"] = json!({"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE", "NO_SUCH_FLAG"]});
+    let c = Container::new(b);
+    let r = c.run();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("linux.personality.flags[1]") && r.stderr.contains("NO_SUCH_FLAG"), "{r:?}");
+    c.assert_gone();
+}

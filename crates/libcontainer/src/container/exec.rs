@@ -182,6 +182,10 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     if process.terminal().unwrap_or(false) {
         plan.terminal = true;
     }
+    if let Some(p) = config.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        // The container's personality is every process's (as runc ≥ 1.2).
+        plan.set_personality(p)?;
+    }
     if let Some(s) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         plan.seccomp = Some(seccomp::compile(s)?);
     }

@@ -215,7 +215,7 @@ fn build_plans(
     let mut process = ProcessPlan::from_spec(process_spec)?;
     let linux = spec.linux().as_ref();
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
-        process.set_personality(&p.domain());
+        process.set_personality(p)?;
     }
     if let Some(p) = linux.and_then(|l| l.memory_policy().as_ref()) {
         process.set_memory_policy(p)?;

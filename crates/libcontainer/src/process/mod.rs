@@ -14,7 +14,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use oci_spec::runtime::{IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Process};
+use oci_spec::runtime::{
+    IOPriorityClass, LinuxPersonality, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Process,
+};
 
 use crate::procfs::{ProcError, ProcFs};
 use crate::sys;
@@ -88,6 +90,21 @@ pub fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
     let op = op.into();
     move |errno| ProcessError::Sys { op, errno }
 }
+
+/// The flags of personality(2), by their names in linux/personality.h.
+pub const PERSONALITY_FLAGS: [(&str, libc::c_ulong); 11] = [
+    ("UNAME26", 0x002_0000),
+    ("ADDR_NO_RANDOMIZE", 0x004_0000),
+    ("FDPIC_FUNCPTRS", 0x008_0000),
+    ("MMAP_PAGE_ZERO", 0x010_0000),
+    ("ADDR_COMPAT_LAYOUT", 0x020_0000),
+    ("READ_IMPLIES_EXEC", 0x040_0000),
+    ("ADDR_LIMIT_32BIT", 0x080_0000),
+    ("SHORT_INODE", 0x100_0000),
+    ("WHOLE_SECONDS", 0x200_0000),
+    ("STICKY_TIMEOUTS", 0x400_0000),
+    ("ADDR_LIMIT_3GB", 0x800_0000),
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct Scheduler {
@@ -256,11 +273,26 @@ impl ProcessPlan {
         Ok(())
     }
 
-    pub fn set_personality(&mut self, domain: &LinuxPersonalityDomain) {
-        self.personality = Some(match domain {
+    /// `linux.personality`: the domain, and the flags personality(2) takes
+    /// by their kernel names (ADDR_NO_RANDOMIZE, …); any other flag is
+    /// refused. For the init and every exec'd process alike.
+    pub fn set_personality(&mut self, p: &LinuxPersonality) -> Result<(), ProcessError> {
+        let mut persona = match p.domain() {
             LinuxPersonalityDomain::PerLinux => 0x0000,
             LinuxPersonalityDomain::PerLinux32 => 0x0008,
-        });
+        };
+        for (i, flag) in p.flags().iter().flatten().enumerate() {
+            let bit = PERSONALITY_FLAGS.iter().find(|(name, _)| name == flag).map(|(_, bit)| bit).ok_or_else(|| {
+                let known: Vec<&str> = PERSONALITY_FLAGS.iter().map(|(n, _)| *n).collect();
+                ProcessError::Invalid(format!(
+                    "linux.personality.flags[{i}]: {flag:?} is not a personality flag (hull knows {})",
+                    known.join(", ")
+                ))
+            })?;
+            persona |= bit;
+        }
+        self.personality = Some(persona);
+        Ok(())
     }
 
     fn env_value(&self, key: &str) -> Option<&str> {
