@@ -2,6 +2,7 @@
 //! process.json) asks for, prepared in the parent, and the last steps before
 //! execve that both the init and `hull exec` take.
 
+pub mod affinity;
 pub mod caps;
 pub mod exec;
 pub mod init;
