@@ -278,3 +278,13 @@ fn personality_flags_are_applied_and_unknown_ones_refused() {
     assert!(r.stderr.contains("linux.personality.flags[1]") && r.stderr.contains("NO_SUCH_FLAG"), "{r:?}");
     c.assert_gone();
 }
+
+#[test]
+fn features_name_the_personality_flags_and_exec_cpu_affinity() {
+    let out = std::process::Command::new(hull_bin()).arg("features").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["annotations"];
+    assert_eq!(a["hull.linux.personality.domains"], "LINUX,LINUX32", "{v}");
+    assert!(a["hull.linux.personality.flags"].as_str().unwrap().split(',').any(|f| f == "ADDR_NO_RANDOMIZE"), "{v}");
+    assert_eq!(a["hull.process.execCPUAffinity"], "initial,final", "{v}");
+}
