@@ -1,5 +1,6 @@
 //! `linux.seccomp` compiled to a classic BPF program, installed as the last
-//! step before execve.
+//! step before execve (a profile with NOTIFY rules: before the init reports
+//! ready, so that its listener reaches the agent during create).
 //!
 //! The argument comparisons (all six operators and SCMP_CMP_MASKED_EQ on
 //! 64-bit arguments split into two 32-bit halves) come from the seccompiler
@@ -12,8 +13,10 @@
 //! ```text
 //! load arch ── x86_64 ─▶ load nr ─ nr ≥ X32 bit ─▶ x32 chains … tail
 //!          │                     └─▶ x86_64 chains … tail
-//!          ├─ i386 ──▶ load nr ─▶ i386 chains … tail
+//!          ├─ i386 ──▶ load nr ─▶ i386 chains … tail     (when listed)
 //!          └─ other ─▶ KILL_PROCESS
+//! (x86_64 always, as libseccomp always keeps the native architecture;
+//! x32's chains only when listed, else KILL_PROCESS)
 //! chain:  nr == N ? [rule₁ → RET action₁] [rule₂ → RET action₂] … RET default
 //! tail:   nr > largest nr in the profile ? RET ERRNO(ENOSYS) : RET default
 //! ```
