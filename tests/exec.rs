@@ -239,3 +239,99 @@ fn init_and_exec_lead_their_own_sessions() {
     assert_eq!(lines[0][1..], [lines[0][0], lines[0][0]], "exec: {r:?}");
     assert_eq!(lines[1], ["1", "1"], "init: {r:?}");
 }
+
+#[test]
+fn the_pty_belongs_to_the_process_user() {
+    // runc's tty.bats: a process that is not root owns its terminal (the
+    // group stays devpts' tty group 5), for the init and for an exec.
+    let mut b = Bundle::busybox(&["sh"]);
+    b.config["process"]["terminal"] = json!(true);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 100});
+    let c = Container::new(b);
+    let (sock, h) = console_socket(&c.bundle.dir);
+    c.hull(&["create", "--bundle", c.bundle.dir.to_str().unwrap(), "--console-socket", sock.to_str().unwrap(), "{id}"])
+        .ok();
+    let mut master = std::fs::File::from(h.join().unwrap());
+    c.hull(&["start", "{id}"]).ok();
+    master.write_all(b"echo owner=$(stat -c %u:%g $(tty))-end$((1+1))\n").unwrap();
+    let out = read_until(&mut master, "-end2");
+    assert!(out.contains("owner=1000:5-end2"), "init: {out}");
+
+    std::fs::remove_file(&sock).unwrap();
+    let (sock, h) = console_socket(&c.bundle.dir);
+    let mut cmd = c.hull_cmd(&[
+        "exec",
+        "-t",
+        "-d",
+        "--user",
+        "1000:100",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "{id}",
+        "sh",
+    ]);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    assert!(cmd.status().unwrap().success());
+    let mut master = std::fs::File::from(h.join().unwrap());
+    master.write_all(b"echo owner=$(stat -c %u:%g $(tty))-end$((1+1))\n").unwrap();
+    let out = read_until(&mut master, "-end2");
+    assert!(out.contains("owner=1000:5-end2"), "exec: {out}");
+}
+
+/// The CPUs the process may run on, as /proc/self/status lists them.
+fn exec_cpus(c: &Container, extra: &[&str]) -> Run {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["{id}", "sh", "-c", "grep Cpus_allowed_list /proc/self/status | cut -f2"]);
+    c.hull(&args)
+}
+
+#[test]
+fn exec_cpu_affinity_initial_and_final() {
+    if std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) < 2 {
+        return; // one CPU: nothing to choose between
+    }
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["process"]["execCPUAffinity"] = json!({"initial": "1", "final": "0"});
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    assert_eq!(exec_cpus(&c, &[]).ok().stdout, "0\n", "final from config.json");
+    // The init is left alone (the spec leaves it out).
+    let init = std::fs::read_to_string(format!("/proc/{}/status", c.pid())).unwrap();
+    assert!(!init.contains("Cpus_allowed_list:\t0\n"), "{init}");
+
+    // --process with only `initial`: the process stays where it was born.
+    let mut p = c.bundle.config["process"].clone();
+    p["args"] = json!(["sh", "-c", "grep Cpus_allowed_list /proc/self/status | cut -f2"]);
+    p["execCPUAffinity"] = json!({"initial": "1"});
+    let file = c.bundle.dir.join("process.json");
+    std::fs::write(&file, p.to_string()).unwrap();
+    let r = c.hull(&["exec", "--process", file.to_str().unwrap(), "{id}"]).ok();
+    assert_eq!(r.stdout, "1\n", "{r:?}");
+    // hull pins itself only around the clone: in the foreground it runs
+    // where it ran before.
+    p["args"] = json!(["sleep", "3"]);
+    std::fs::write(&file, p.to_string()).unwrap();
+    let mut cmd = c.hull_cmd(&["exec", "--process", file.to_str().unwrap(), "{id}"]);
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hull = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let cpus = |s: &str| s.lines().find(|l| l.starts_with("Cpus_allowed_list")).unwrap().to_string();
+    assert_eq!(cpus(&hull), cpus(&own), "hull exec stayed pinned");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn exec_cpu_affinity_on_no_usable_cpu_fails_naming_the_field() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["process"]["execCPUAffinity"] = json!({"final": "60000"});
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = exec_cpus(&c, &[]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("process.execCPUAffinity.final") && r.stderr.contains("60000"), "{r:?}");
+    assert_eq!(c.status(), "running");
+}

@@ -233,3 +233,58 @@ fn memory_policy_binds_the_process_to_its_nodes() {
     let r = c.run();
     assert!(r.code == 1 && r.stderr.contains("needs nodes"), "{r:?}");
 }
+
+#[test]
+fn stdio_belongs_to_the_process_user() {
+    // runc's fixStdioPermissions: the caller's pipes (and files) become the
+    // process's, so that a user who is not root can reopen /dev/stdout;
+    // /dev/null is left alone.
+    let mut b = Bundle::busybox(&[]);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let (r, _c) = run_script(b, "stat -L -c %u /proc/self/fd/1 /proc/self/fd/0; echo reopened >> /dev/stdout");
+    let r = r.ok();
+    assert_eq!(r.stdout, "1000\n0\nreopened\n", "{r:?}");
+}
+
+#[test]
+fn personality_applies_to_exec_too() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let r = c.hull(&["exec", "{id}", "uname", "-m"]).ok();
+    assert_eq!(r.stdout, "i686\n", "{r:?}");
+}
+
+#[test]
+fn personality_flags_are_applied_and_unknown_ones_refused() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["personality"] = json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE", "UNAME26"]});
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    // PER_LINUX32 (8) | UNAME26 (0x20000) | ADDR_NO_RANDOMIZE (0x40000)
+    let r = c.hull(&["exec", "{id}", "cat", "/proc/self/personality"]).ok();
+    assert_eq!(r.stdout, "00060008\n", "{r:?}");
+    let r = c.hull(&["exec", "{id}", "sh", "-c", "cat /proc/1/personality"]).ok();
+    assert_eq!(r.stdout, "00060008\n", "the init: {r:?}");
+
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["personality"] = json!({"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE", "NO_SUCH_FLAG"]});
+    let c = Container::new(b);
+    let r = c.run();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("linux.personality.flags[1]") && r.stderr.contains("NO_SUCH_FLAG"), "{r:?}");
+    c.assert_gone();
+}
+
+#[test]
+fn features_name_the_personality_flags_and_exec_cpu_affinity() {
+    let out = std::process::Command::new(hull_bin()).arg("features").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v["annotations"];
+    assert_eq!(a["hull.linux.personality.domains"], "LINUX,LINUX32", "{v}");
+    assert!(a["hull.linux.personality.flags"].as_str().unwrap().split(',').any(|f| f == "ADDR_NO_RANDOMIZE"), "{v}");
+    assert_eq!(a["hull.process.execCPUAffinity"], "initial,final", "{v}");
+}

@@ -433,3 +433,240 @@ fn a_symlink_swapped_in_during_create_never_leads_a_mount_outside() {
     assert!(leaked.is_empty(), "created on the host side: {leaked:?} (runs ok/failed: {outcomes:?})");
     assert!(outcomes.0 > 0, "some runs must have succeeded: {outcomes:?}");
 }
+
+#[test]
+fn seccomp_filters_native_calls_when_only_x86_and_x32_are_listed() {
+    // libseccomp, so runc, always adds the native architecture: these rules
+    // apply to x86_64 calls, which must neither escape them nor all die of
+    // SIGSYS as calls of an unlisted architecture.
+    let mut b = Bundle::busybox(&[]);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 100}]
+    });
+    let (r, _c) = run_script(b, "mkdir /dev/shm/foo; echo rc=$?");
+    assert_eq!(r.code, 0, "the shell was not killed: {r:?}");
+    assert!(r.stderr.contains("Network is down") && r.stdout.contains("rc=1"), "errno 100 = ENETDOWN: {r:?}");
+}
+
+#[test]
+fn seccomp_notify_is_refused_where_the_listener_handover_needs_the_call() {
+    for (call, default, phrase) in [
+        ("write", "SCMP_ACT_ALLOW", "SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+        ("sendmsg", "SCMP_ACT_ALLOW", "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall"),
+        ("mkdir", "SCMP_ACT_NOTIFY", "SCMP_ACT_NOTIFY cannot be used as default action"),
+    ] {
+        let mut b = Bundle::busybox(&["true"]);
+        b.config["linux"]["seccomp"] = json!({
+            "defaultAction": default, "listenerPath": "/run/nobody-listens.sock",
+            "syscalls": [{"names": [call], "action": "SCMP_ACT_NOTIFY"}]
+        });
+        let c = Container::new(b);
+        let r = c.run();
+        assert_eq!(r.code, 1, "{call}: {r:?}");
+        assert!(r.stderr.contains(phrase) && r.stderr.contains("linux.seccomp"), "{call}: {r:?}");
+        c.assert_gone();
+    }
+}
+
+#[test]
+fn seccomp_notify_without_an_agent_fails_in_runcs_words() {
+    let mut b = Bundle::busybox(&["true"]);
+    let sock = b.dir.join("no-agent.sock");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let c = Container::new(b);
+    let r = c.run();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("failed to connect with seccomp agent"), "{r:?}");
+    assert!(r.stderr.contains(sock.to_str().unwrap()), "{r:?}");
+    c.assert_gone();
+}
+
+/// An agent that takes one listener and answers every notification with
+/// "go on" (SECCOMP_USER_NOTIF_FLAG_CONTINUE); returns the message it got.
+fn continuing_agent(listener: UnixListener) -> std::thread::JoinHandle<serde_json::Value> {
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let (n, fd) = libcontainer::sys::recv_with_fd(conn.as_raw_fd(), &mut buf).unwrap();
+        let msg: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+        let fd = fd.expect("the listener came with the message");
+        let answering = msg.clone();
+        std::thread::spawn(move || {
+            let _ = answering;
+            // struct seccomp_notif is 80 bytes, seccomp_notif_resp 24.
+            const RECV: libc::c_ulong = 0xc0502100;
+            const SEND: libc::c_ulong = 0xc0182101;
+            loop {
+                let mut req = [0u8; 80];
+                // SAFETY: the buffer is the kernel's struct seccomp_notif, zeroed.
+                if unsafe { libc::ioctl(fd.as_raw_fd(), RECV, req.as_mut_ptr()) } != 0 {
+                    return;
+                }
+                let mut resp = [0u8; 24];
+                resp[..8].copy_from_slice(&req[..8]); // id
+                resp[20..24].copy_from_slice(&1u32.to_ne_bytes()); // flags: CONTINUE
+                                                                   // SAFETY: the buffer is the kernel's struct seccomp_notif_resp.
+                unsafe { libc::ioctl(fd.as_raw_fd(), SEND, resp.as_ptr()) };
+            }
+        });
+        msg
+    })
+}
+
+/// The thread's result, if it ends within `secs` seconds.
+fn join_within<T>(h: std::thread::JoinHandle<T>, secs: u64) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !h.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.is_finished().then(|| h.join().unwrap())
+}
+
+#[test]
+fn seccomp_listener_reaches_the_agent_during_create() {
+    // Agents wait for the listener while the container is created, as runc
+    // and youki hand it over then, with the state saying "creating".
+    let mut b = Bundle::busybox(&["mkdir", "/made"]);
+    b.config["root"]["readonly"] = json!(false);
+    let sock = b.dir.join("agent.sock");
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let agent = continuing_agent(UnixListener::bind(&sock).unwrap());
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "m",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let c = Container::new(b);
+    c.create().ok();
+    // Before `start`: the agent has it already.
+    let msg = join_within(agent, 2).expect("the listener reached the agent during create");
+    assert_eq!(msg["state"]["status"], "creating", "{msg}");
+    assert_eq!(msg["pid"], c.pid(), "{msg}");
+    assert_eq!(msg["state"]["pid"], c.pid(), "{msg}");
+    c.hull(&["start", "{id}"]).ok();
+    c.wait_status("stopped");
+    assert!(c.bundle.rootfs().join("made").is_dir(), "the agent let mkdir go on");
+}
+
+#[test]
+fn seccomp_agent_of_an_exec_gets_the_container_and_the_process() {
+    // runc's message for an exec: the container's state (the init's pid,
+    // "running") and the exec'd process's own pid.
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    let sock = b.dir.join("agent.sock");
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let l = UnixListener::bind(&sock).unwrap();
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let first = continuing_agent(l.try_clone().unwrap());
+    let c = Container::new(b);
+    c.create().ok();
+    join_within(first, 2).expect("the init's listener reached the agent during create");
+    c.hull(&["start", "{id}"]).ok();
+    let agent = continuing_agent(l);
+    let r = c.hull(&["exec", "{id}", "sh", "-c", "echo $$; mkdir /dev/shm/x && echo made"]).ok();
+    let msg = join_within(agent, 2).expect("the exec's listener reached the agent");
+    assert_eq!(msg["state"]["status"], "running", "{msg}");
+    assert_eq!(msg["state"]["pid"], c.pid(), "{msg}");
+    assert_ne!(msg["pid"], c.pid(), "{msg}");
+    assert!(r.stdout.contains("made"), "{r:?}");
+}
+
+#[test]
+fn start_container_hooks_run_as_the_process_under_its_filter() {
+    // As runc's: after the ids, capabilities and seccomp filter are in
+    // place, in the process's cwd, with the hook's own env and no
+    // descriptor beyond stdio.
+    let mut b = Bundle::busybox(&["cat", "/dev/shm/hook.out"]);
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.config["process"]["cwd"] = json!("/home/user");
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    let script = "{ grep -E '^(Uid|Seccomp|CapEff):' /proc/self/status; echo cwd=$(pwd); echo env=$(env | grep -v -e ^PWD= -e ^SHLVL= -e ^PATH= | sort | tr '\\n' ' ' | sed 's/ $//'); echo fds=$(ls /proc/self/fd | wc -l); } > /dev/shm/hook.out";
+    b.config["hooks"] =
+        json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", script], "env": ["HOOK_VAR=given"]}]});
+    let c = Container::new(b);
+    // The caller's own descriptors (7 here) must not reach the hook either.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(format!(
+        "exec 7</dev/null; exec {} --root {} run --bundle {} {}",
+        hull_bin().display(),
+        c.root.display(),
+        c.bundle.dir.display(),
+        c.id
+    ));
+    let r = run_to_files(cmd).ok();
+    assert!(r.stdout.contains("Uid:\t1000\t1000\t1000\t1000"), "{r:?}");
+    assert!(r.stdout.contains("Seccomp:\t2"), "{r:?}");
+    assert!(r.stdout.contains("CapEff:\t0000000000000000"), "{r:?}");
+    assert!(r.stdout.contains("cwd=/home/user"), "{r:?}");
+    // (busybox sh itself adds PWD, SHLVL and a PATH)
+    assert!(r.stdout.contains("env=HOOK_VAR=given\n"), "{r:?}");
+    // 0, 1, 2 and the directory ls reads
+    assert!(r.stdout.contains("fds=4"), "{r:?}");
+}
+
+#[test]
+fn a_hook_killed_by_the_filter_fails_in_runcs_words() {
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]
+    });
+    b.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "mkdir /dev/shm/foo"]}]});
+    let c = Container::new(b);
+    let r = c.run();
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("error running hook #0"), "{r:?}");
+    assert!(r.stderr.contains("startContainer") && r.stderr.contains("signal: bad system call"), "{r:?}");
+}
+
+#[test]
+fn hooks_get_only_stdio_and_the_working_directory_runc_gives_them() {
+    let mut b = Bundle::busybox(&["true"]);
+    let log = b.dir.join("hooks.log");
+    std::fs::create_dir_all(&b.dir).unwrap();
+    let hook = |name: &str| {
+        let line = format!("echo {name} $(pwd) $(ls /proc/self/fd | wc -l) >> {}", log.display());
+        json!([{"path": "/bin/sh", "args": ["sh", "-c", line]}])
+    };
+    b.config["hooks"] = json!({
+        "prestart": hook("prestart"), "createRuntime": hook("createRuntime"),
+        "poststart": hook("poststart"), "poststop": hook("poststop"),
+        // In the container (before pivot_root, so the log's host path works).
+        "createContainer": hook("createContainer"),
+    });
+    let c = Container::new(b);
+    // From another directory, holding descriptor 7, as bats does.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir("/").arg("-c").arg(format!(
+        "exec 7</dev/null; exec {} --root {} run --bundle {} {}",
+        hull_bin().display(),
+        c.root.display(),
+        c.bundle.dir.display(),
+        c.id
+    ));
+    run_to_files(cmd).ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let bundle = c.bundle.dir.canonicalize().unwrap();
+    let rootfs = bundle.join("rootfs");
+    for (stage, dir) in [
+        ("prestart", &bundle),
+        ("createRuntime", &bundle),
+        ("createContainer", &rootfs),
+        ("poststart", &bundle),
+        ("poststop", &bundle),
+    ] {
+        let line = text.lines().find(|l| l.starts_with(stage)).unwrap_or_else(|| panic!("{stage}: {text}"));
+        assert_eq!(line, format!("{stage} {} 4", dir.display()), "{text}");
+    }
+}

@@ -1,10 +1,16 @@
 //! OCI hooks: each runs with the container's state JSON on stdin, its own
 //! args and env, and an optional timeout. Output is captured in a memfd (no
 //! pipe to fill up and deadlock) and quoted when the hook fails.
+//!
+//! As runc's: a hook gets descriptors 0, 1 and 2 only (never the caller's or
+//! hull's), exactly the `env` config.json gives it, and the working
+//! directory of the step that runs it — the bundle for the hooks `create`
+//! and `run` run on the host, the rootfs for createContainer, the process's
+//! `cwd` for startContainer, the caller's for `start` and `delete`.
 
 use std::io::{Read, Seek, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -14,8 +20,9 @@ use crate::sys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("{stage} hook {path}: {reason}")]
-    Failed { stage: &'static str, path: String, reason: String },
+    /// "error running hook" is runc's phrase, which runc's tests look for.
+    #[error("error running hook #{index} ({stage} hook {path}): {reason}")]
+    Failed { stage: &'static str, index: usize, path: String, reason: String },
 }
 
 /// The runtime-spec status a hook of each stage sees.
@@ -35,10 +42,44 @@ fn capture_file() -> Option<std::fs::File> {
     sys::memfd(c"hull-hook").ok().map(std::fs::File::from)
 }
 
-/// Runs one hook to completion.
-pub fn run(hook: &Hook, state: &serde_json::Value, stage: &'static str) -> Result<(), HookError> {
+/// How a hook ended, in the words runc (Go's os/exec) uses: `exit status
+/// 3`, `signal: bad system call`.
+fn describe(status: std::process::ExitStatus) -> String {
+    if let Some(c) = status.code() {
+        return format!("exit status {c}");
+    }
+    let Some(sig) = status.signal() else { return "ended".to_string() };
+    // SAFETY: strsignal returns a pointer to a static (or thread-local)
+    // NUL-terminated string, read at once; hull is single-threaded.
+    let text = unsafe {
+        let p = libc::strsignal(sig);
+        if p.is_null() {
+            format!("signal {sig}")
+        } else {
+            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    };
+    let mut chars = text.chars();
+    let lower = chars.next().map(|c| c.to_lowercase().chain(chars).collect::<String>()).unwrap_or_default();
+    let core = if status.core_dumped() { " (core dumped)" } else { "" };
+    format!("signal: {lower}{core}")
+}
+
+/// The state JSON as the hook's stdin: a memfd holding it all, so that
+/// nothing has to be written to a hook that may never read (a pipe would
+/// raise SIGPIPE in the container's init, whose signals are back to their
+/// defaults when it runs startContainer hooks).
+fn stdin_with(input: &[u8]) -> Result<Stdio, String> {
+    let fd = sys::memfd(c"hull-hook-state").map_err(|e| format!("state for stdin: {e}"))?;
+    let mut f = std::fs::File::from(fd);
+    f.write_all(input).and_then(|_| f.rewind()).map_err(|e| format!("state for stdin: {e}"))?;
+    Ok(Stdio::from(f))
+}
+
+/// Runs one hook (number `index` of its stage) to completion.
+pub fn run(hook: &Hook, state: &serde_json::Value, stage: &'static str, index: usize) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
-    let fail = |reason: String| HookError::Failed { stage, path: path.clone(), reason };
+    let fail = |reason: String| HookError::Failed { stage, index, path: path.clone(), reason };
     let mut state = state.clone();
     state["status"] = serde_json::Value::from(status_for(stage));
     let input = serde_json::to_vec(&state).unwrap_or_default();
@@ -66,12 +107,16 @@ pub fn run(hook: &Hook, state: &serde_json::Value, stage: &'static str) -> Resul
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is fine: ignore EPIPE.
-        let _ = stdin.write_all(&input);
+    cmd.stdin(stdin_with(&input).map_err(fail)?);
+    // Whatever the caller left open (bats, an engine's shim, the descriptors
+    // --preserve-fds keeps for the container) stays out of the hook. Marked
+    // close-on-exec rather than closed: the standard library reports a
+    // failed execve over a descriptor of its own.
+    // SAFETY: the closure only makes one raw syscall (no allocation, no lock).
+    unsafe {
+        cmd.pre_exec(|| sys::cloexec_from(3).map_err(std::io::Error::from));
     }
+    let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
     let timeout = hook.timeout().filter(|t| *t > 0).map(|t| Duration::from_secs(t as u64));
     let status = match timeout {
         None => child.wait().map_err(|e| fail(e.to_string()))?,
@@ -85,7 +130,7 @@ pub fn run(hook: &Hook, state: &serde_json::Value, stage: &'static str) -> Resul
             if ready == 0 {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(fail(format!("timed out after {}s", limit.as_secs())));
+                return Err(fail(format!("timed out after {}s (its timeout)", limit.as_secs())));
             }
             child.wait().map_err(|e| fail(e.to_string()))?
         }
@@ -99,17 +144,14 @@ pub fn run(hook: &Hook, state: &serde_json::Value, stage: &'static str) -> Resul
         let _ = f.take(4096).read_to_string(&mut text);
     }
     let text = text.trim();
-    let how = match status.code() {
-        Some(c) => format!("exit status {c}"),
-        None => "killed by a signal".to_string(),
-    };
+    let how = describe(status);
     Err(fail(if text.is_empty() { how } else { format!("{how}: {text}") }))
 }
 
 /// Runs a list in order, stopping at the first failure.
 pub fn run_all(hooks: Option<&Vec<Hook>>, state: &serde_json::Value, stage: &'static str) -> Result<(), HookError> {
-    for h in hooks.into_iter().flatten() {
-        run(h, state, stage)?;
+    for (i, h) in hooks.into_iter().flatten().enumerate() {
+        run(h, state, stage, i)?;
     }
     Ok(())
 }

@@ -305,6 +305,26 @@ pub fn sched_setattr(attr: &mut SchedAttr) -> SysResult<()> {
     Ok(())
 }
 
+/// sched_setaffinity(2) of the calling thread, with a mask of any length
+/// (one bit a CPU, 64 to a word).
+pub fn sched_setaffinity(mask: &[u64]) -> SysResult<()> {
+    // SAFETY: the pointer and byte length describe `mask`.
+    check(unsafe { libc::syscall(libc::SYS_sched_setaffinity, 0, std::mem::size_of_val(mask), mask.as_ptr()) })?;
+    Ok(())
+}
+
+/// The calling thread's CPU affinity mask.
+pub fn sched_getaffinity() -> SysResult<Vec<u64>> {
+    let mut mask = vec![0u64; 1024];
+    // SAFETY: the pointer and byte length describe `mask`; the kernel
+    // writes at most that many bytes and returns how many it wrote.
+    let n = check(unsafe {
+        libc::syscall(libc::SYS_sched_getaffinity, 0, std::mem::size_of_val(mask.as_slice()), mask.as_mut_ptr())
+    })?;
+    mask.truncate((n as usize).div_ceil(8));
+    Ok(mask)
+}
+
 pub fn personality(persona: libc::c_ulong) -> SysResult<()> {
     // SAFETY: plain libc call with an integer.
     let r = unsafe { libc::personality(persona) };

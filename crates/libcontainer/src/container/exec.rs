@@ -12,6 +12,7 @@ use super::{
     block_forwarded_signals, foreground, live_status, open_init, sys_err, wait_for_exec, write_pid_file, ContainerError,
 };
 use crate::cgroups::{self, CgroupManager};
+use crate::process::affinity::{self, ExecAffinity};
 use crate::process::exec::{self as exec_child, ExecConfig};
 use crate::process::sync::Channel;
 use crate::process::ProcessPlan;
@@ -182,12 +183,24 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     if process.terminal().unwrap_or(false) {
         plan.terminal = true;
     }
+    if let Some(p) = config.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        // The container's personality is every process's (as runc ≥ 1.2).
+        plan.set_personality(p)?;
+    }
     if let Some(s) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         plan.seccomp = Some(seccomp::compile(s)?);
     }
     if let Some(p) = config.linux().as_ref().and_then(|l| l.memory_policy().as_ref()) {
         plan.set_memory_policy(p)?;
     }
+    // The exec's own execCPUAffinity, else the container's (as runc).
+    let affinity = ExecAffinity::from_spec(
+        process
+            .exec_cpu_affinity()
+            .as_ref()
+            .or_else(|| config.process().as_ref().and_then(|p| p.exec_cpu_affinity().as_ref())),
+    )
+    .map_err(ContainerError::Usage)?;
     if plan.terminal && opts.detach && opts.console_socket.is_none() {
         return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
     }
@@ -227,7 +240,23 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     // Non-dumpable before the clone, so that the child, which runs hull's
     // binary inside the container until execve, never is (CVE-2019-5736).
     sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make hull non-dumpable"))?;
-    let (pid, pidfd) = match sys::clone3(0, clone_into).map_err(sys_err("clone3 the exec process"))? {
+    // `initial`: the child is born on these CPUs, before it enters the
+    // container's cgroup (we pin ourselves around the clone).
+    let own_affinity = match &affinity.initial {
+        Some(mask) => {
+            let own = sys::sched_getaffinity().ok();
+            affinity::pin("initial", mask).map_err(ContainerError::Usage)?;
+            own
+        }
+        None => None,
+    };
+    let forked = sys::clone3(0, clone_into);
+    if !matches!(forked, Ok(Forked::Child)) {
+        if let Some(own) = &own_affinity {
+            let _ = sys::sched_setaffinity(own);
+        }
+    }
+    let (pid, pidfd) = match forked.map_err(sys_err("clone3 the exec process"))? {
         Forked::Child => {
             drop(parent_chan);
             let cfg = ExecConfig {
@@ -237,6 +266,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
                 process: plan,
                 preserve_fds: opts.preserve_fds,
                 console_socket: console_child.as_ref(),
+                final_cpu_affinity: affinity.last.clone(),
             };
             exec_child::run(cfg, child_chan);
         }
@@ -248,10 +278,10 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     // Whatever goes wrong from here, the child is ours to kill and reap: left
     // as a zombie in the container's pid namespace it would hold up delete.
     let result = (|| -> Result<Option<OwnedFd>, ContainerError> {
-        let mut exec_state = st.clone();
-        exec_state.pid = pid;
-        // Detached, the pid file must name the program, not hull: wait for execve.
-        wait_for_exec(&mut chan, &exec_state, opts.detach)?;
+        // Detached, the pid file must name the program, not hull: wait for
+        // execve. A seccomp agent gets the container's state (the init's
+        // pid) and this process's pid, as from runc.
+        wait_for_exec(&mut chan, &st, pid, opts.detach)?;
         if join_after_exec {
             if let Some(cg) = &cg {
                 cg.add_process(pid)?;

@@ -218,7 +218,7 @@ fn build_plans(
     let mut process = ProcessPlan::from_spec(process_spec)?;
     let linux = spec.linux().as_ref();
     if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
-        process.set_personality(&p.domain());
+        process.set_personality(p)?;
     }
     if let Some(p) = linux.and_then(|l| l.memory_policy().as_ref()) {
         process.set_memory_policy(p)?;
@@ -382,6 +382,12 @@ fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
 pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerError> {
     crate::process::note_caller_fds(opts.preserve_fds);
     cgroups::check_systemd_flag(opts.systemd_cgroup)?;
+    // runc works in the bundle: the hooks `create` and `run` run (prestart,
+    // createRuntime, poststart and poststop of a foreground run) start there.
+    std::env::set_current_dir(&opts.bundle).map_err(|e| ContainerError::Sys {
+        op: format!("chdir to the bundle {}", opts.bundle.display()),
+        errno: io_errno(&e),
+    })?;
     crate::trace::mark("create: start");
     let (dir, dir_lock) = state::claim_dir(&opts.root, &opts.id)?;
     let mut cleanup = Cleanup { dir: &dir, cgroup: None, child: None, host_mounts: None, armed: true };
@@ -676,6 +682,18 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
                 pidfd = fd;
                 cleanup.child = None;
             }
+            Ok(Message::SeccompListener) => {
+                // A NOTIFY profile: the init loaded its filter before Ready,
+                // so that the agent has the listener while the container is
+                // created (as with runc), and the state it gets says so.
+                let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
+                    message: "seccomp listener message without a descriptor".into(),
+                    errno: 0,
+                })?;
+                if let Some(l) = &st.seccomp_listener {
+                    l.forward(&fd, st.pid, &hook_state(&st, "creating"))?;
+                }
+            }
             Ok(Message::Ready) => break,
             Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
             Ok(other) => return Err(SyncError::Unexpected { expected: "Ready", got: other }.into()),
@@ -720,7 +738,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     crate::trace::mark("create: state saved");
     if mode == Mode::Run {
         // Running is read off the process (no start.sock): no save needed.
-        wait_for_exec(&mut chan, &st, st.poststart_hooks.is_some())?;
+        wait_for_exec(&mut chan, &st, st.pid, st.poststart_hooks.is_some())?;
         crate::trace::mark("create: program started");
     }
     cleanup.armed = false;
@@ -737,6 +755,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
 pub(crate) fn wait_for_exec(
     chan: &mut Channel,
     st: &ContainerState,
+    process_pid: i32,
     until_exec_done: bool,
 ) -> Result<(), ContainerError> {
     loop {
@@ -750,7 +769,7 @@ pub(crate) fn wait_for_exec(
                     errno: 0,
                 })?;
                 if let Some(l) = &st.seccomp_listener {
-                    l.forward(&fd, st.pid, &st.oci_json(Status::Running))?;
+                    l.forward(&fd, process_pid, &st.oci_json(Status::Running))?;
                 }
             }
             Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
@@ -763,8 +782,8 @@ pub(crate) fn wait_for_exec(
 fn run_poststart(st: &ContainerState) {
     if let Some(list) = &st.poststart_hooks {
         let hs = hook_state(st, "running");
-        for h in list {
-            if let Err(e) = hooks::run(h, &hs, "poststart") {
+        for (i, h) in list.iter().enumerate() {
+            if let Err(e) = hooks::run(h, &hs, "poststart", i) {
                 crate::warn(&format!("{e}"));
             }
         }
@@ -797,7 +816,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         Err(e) => return Err(sys_err("connect to start.sock")(e)),
     }
     let mut conn = Channel::from_fd(sock);
-    let result = wait_for_exec(&mut conn, &st, st.poststart_hooks.is_some());
+    let result = wait_for_exec(&mut conn, &st, st.pid, st.poststart_hooks.is_some());
     // Without start.sock the live status reads "running": nothing to save.
     let _ = std::fs::remove_file(dir.join(state::START_SOCKET));
     result?;
@@ -988,8 +1007,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
     }
     if let Some(list) = &st.poststop_hooks {
         let hs = hook_state(&st, "stopped");
-        for h in list {
-            if let Err(e) = hooks::run(h, &hs, "poststop") {
+        for (i, h) in list.iter().enumerate() {
+            if let Err(e) = hooks::run(h, &hs, "poststop", i) {
                 crate::warn(&format!("{e}"));
             }
         }

@@ -219,6 +219,7 @@ pub fn features() -> serde_json::Value {
         "unbindable",
     ]
     .to_vec();
+    let personality_flags: Vec<&str> = crate::process::PERSONALITY_FLAGS.iter().map(|(name, _)| *name).collect();
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": state::OCI_VERSION,
@@ -249,6 +250,13 @@ pub fn features() -> serde_json::Value {
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             }
         },
-        "annotations": { "org.opencontainers.runc.checkpoint.enabled": "false" }
+        // The features schema has no place for these: hull's own keys say
+        // what linux.personality and process.execCPUAffinity may hold.
+        "annotations": {
+            "org.opencontainers.runc.checkpoint.enabled": "false",
+            "hull.linux.personality.domains": "LINUX,LINUX32",
+            "hull.linux.personality.flags": personality_flags.join(","),
+            "hull.process.execCPUAffinity": "initial,final"
+        }
     })
 }

@@ -27,6 +27,8 @@ pub struct ExecConfig<'a> {
     pub process: ProcessPlan,
     pub preserve_fds: u32,
     pub console_socket: Option<&'a OwnedFd>,
+    /// `process.execCPUAffinity.final`: the CPUs once inside.
+    pub final_cpu_affinity: Option<super::affinity::CpuMask>,
 }
 
 /// Runs in the child of `hull exec`; never returns.
@@ -74,6 +76,10 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
         nix::sched::setns(cfg.init.as_fd(), cfg.join).map_err(sys_err("join the container's namespaces"))?;
     }
     sys::umask(0o022);
+    if let Some(mask) = &cfg.final_cpu_affinity {
+        // In the container's cgroup by now (born there, or joined above).
+        super::affinity::pin("final", mask).map_err(|e| InitError::Process(super::ProcessError::Invalid(e)))?;
+    }
     let console = match (cfg.process.terminal, cfg.console_socket) {
         (true, Some(sock)) => Some(terminal::setup_console(&proc, sock, cfg.process.console_size, None)?),
         _ => None,
@@ -82,5 +88,6 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     drop(console);
     let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
-    Ok(cfg.process.exec_reporting_to(&proc, chan, &exe, cfg.preserve_fds, setgroups_denied)?)
+    cfg.process.finalize_reporting_to(&proc, chan, cfg.preserve_fds, setgroups_denied)?;
+    Ok(cfg.process.exec_reporting_to(chan, &exe)?)
 }

@@ -219,8 +219,18 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         chan.send(&Message::RunHooks)?;
         chan.expect("HooksDone", &Message::HooksDone)?;
     }
-    for h in &cfg.create_container_hooks {
-        hooks::run(h, &cfg.hook_state, "createContainer")?;
+    if !cfg.create_container_hooks.is_empty() {
+        // Hooks in the container see its pid as it does (runc's too).
+        cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
+        if let Some(prepared) = root.as_ref() {
+            // runc runs them in the rootfs (`./lib` in a hook is the
+            // container's /lib); pivot_root later works from there anyway.
+            nix::unistd::fchdir(prepared.root.as_raw_fd())
+                .map_err(sys_err("chdir to the rootfs for the createContainer hooks"))?;
+        }
+    }
+    for (i, h) in cfg.create_container_hooks.iter().enumerate() {
+        hooks::run(h, &cfg.hook_state, "createContainer", i)?;
     }
     let console = match (cfg.process.terminal, cfg.console_socket) {
         (true, Some(sock)) => {
@@ -235,6 +245,8 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     terminal::new_session(console.as_ref())?;
     drop(console);
     let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
+    // A NOTIFY profile's listener goes to its agent during create.
+    cfg.process.load_notify_filter_now(chan)?;
 
     // From here the parent may go away at any time (create returns): stop
     // dying with it, and treat its silence as the end.
@@ -251,28 +263,28 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         Ok(other) => return Err(SyncError::Unexpected { expected: "Start or WaitForStart", got: other }.into()),
         Err(_) => sys::exit_now(1),
     };
-    let fail = |e: InitError, report_to: Option<Channel>| InitFailure { error: e, report_to };
+    // `start` reports for us from now on, when it connected; the create
+    // side is gone (chan is simply not used again: it closes at execve).
     let mut report_to = report_to;
-    if report_to.is_some() {
-        // `start` reports for us from now on; the create side is gone.
-        // (chan is simply not used again: it closes at execve.)
-    }
-    for h in &cfg.start_container_hooks {
-        if let Err(e) = hooks::run(h, &cfg.hook_state, "startContainer") {
-            return Err(fail(e.into(), report_to.take()));
-        }
-    }
-    // The seccomp listener goes to whoever waits for the exec: `start`, or the `run` parent.
-    let result = {
-        let sink_chan: &mut Channel = match report_to.as_mut() {
+    let result = (|| -> Result<Infallible, InitError> {
+        let sink: &mut Channel = match report_to.as_mut() {
             Some(c) => c,
             None => chan,
         };
-        cfg.process.exec_reporting_to(&proc, sink_chan, &exe, cfg.preserve_fds, setgroups_denied)
-    };
+        cfg.process.finalize_reporting_to(&proc, sink, cfg.preserve_fds, setgroups_denied)?;
+        // As runc's: startContainer hooks run as the process will, with its
+        // ids, capabilities and seccomp filter, in its working directory.
+        if !cfg.start_container_hooks.is_empty() {
+            cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
+        }
+        for (i, h) in cfg.start_container_hooks.iter().enumerate() {
+            hooks::run(h, &cfg.hook_state, "startContainer", i)?;
+        }
+        Ok(cfg.process.exec_reporting_to(sink, &exe)?)
+    })();
     match result {
         Ok(never) => match never {},
-        Err(e) => Err(fail(e.into(), report_to.take())),
+        Err(e) => Err(InitFailure { error: e, report_to }),
     }
 }
 

@@ -2,6 +2,7 @@
 //! process.json) asks for, prepared in the parent, and the last steps before
 //! execve that both the init and `hull exec` take.
 
+pub mod affinity;
 pub mod caps;
 pub mod exec;
 pub mod init;
@@ -14,7 +15,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use oci_spec::runtime::{IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Process};
+use oci_spec::runtime::{
+    IOPriorityClass, LinuxPersonality, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Process,
+};
 
 use crate::procfs::{ProcError, ProcFs};
 use crate::sys;
@@ -88,6 +91,21 @@ pub fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ProcessError {
     let op = op.into();
     move |errno| ProcessError::Sys { op, errno }
 }
+
+/// The flags of personality(2), by their names in linux/personality.h.
+pub const PERSONALITY_FLAGS: [(&str, libc::c_ulong); 11] = [
+    ("UNAME26", 0x002_0000),
+    ("ADDR_NO_RANDOMIZE", 0x004_0000),
+    ("FDPIC_FUNCPTRS", 0x008_0000),
+    ("MMAP_PAGE_ZERO", 0x010_0000),
+    ("ADDR_COMPAT_LAYOUT", 0x020_0000),
+    ("READ_IMPLIES_EXEC", 0x040_0000),
+    ("ADDR_LIMIT_32BIT", 0x080_0000),
+    ("SHORT_INODE", 0x100_0000),
+    ("WHOLE_SECONDS", 0x200_0000),
+    ("STICKY_TIMEOUTS", 0x400_0000),
+    ("ADDR_LIMIT_3GB", 0x800_0000),
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct Scheduler {
@@ -256,11 +274,26 @@ impl ProcessPlan {
         Ok(())
     }
 
-    pub fn set_personality(&mut self, domain: &LinuxPersonalityDomain) {
-        self.personality = Some(match domain {
+    /// `linux.personality`: the domain, and the flags personality(2) takes
+    /// by their kernel names (ADDR_NO_RANDOMIZE, …); any other flag is
+    /// refused. For the init and every exec'd process alike.
+    pub fn set_personality(&mut self, p: &LinuxPersonality) -> Result<(), ProcessError> {
+        let mut persona = match p.domain() {
             LinuxPersonalityDomain::PerLinux => 0x0000,
             LinuxPersonalityDomain::PerLinux32 => 0x0008,
-        });
+        };
+        for (i, flag) in p.flags().iter().flatten().enumerate() {
+            let bit = PERSONALITY_FLAGS.iter().find(|(name, _)| name == flag).map(|(_, bit)| bit).ok_or_else(|| {
+                let known: Vec<&str> = PERSONALITY_FLAGS.iter().map(|(n, _)| *n).collect();
+                ProcessError::Invalid(format!(
+                    "linux.personality.flags[{i}]: {flag:?} is not a personality flag (hull knows {})",
+                    known.join(", ")
+                ))
+            })?;
+            persona |= bit;
+        }
+        self.personality = Some(persona);
+        Ok(())
     }
 
     fn env_value(&self, key: &str) -> Option<&str> {
@@ -358,26 +391,43 @@ impl ProcessPlan {
         Ok((exe, setgroups_denied))
     }
 
-    /// finalize_and_exec, reporting over `chan`: the seccomp listener travels
-    /// with a SeccompListener message, and Exec is announced before execve.
-    pub fn exec_reporting_to(
+    /// For a profile with SCMP_ACT_NOTIFY rules: loads the filter now and
+    /// sends the listener over `chan`, so that the runtime hands it to the
+    /// agent while the container is created (agents wait for it there, as
+    /// runc and youki give it then). Everything the init does afterwards —
+    /// wait for start, ids, capabilities, startContainer hooks — runs under
+    /// the filter, as with runc; seccomp::compile refuses NOTIFY on the
+    /// calls the handover itself makes. Still privileged here, the filter
+    /// needs no no_new_privs. Other profiles wait for `finalize`.
+    pub fn load_notify_filter_now(&mut self, chan: &mut sync::Channel) -> Result<(), ProcessError> {
+        let Some(filter) = self.seccomp.take_if(|f| f.listener.is_some()) else { return Ok(()) };
+        if let Some(listener) = filter.install().map_err(|e| ProcessError::Invalid(e.to_string()))? {
+            chan.send_with_fd(&sync::Message::SeccompListener, Some(&listener))
+                .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// `finalize`, sending the seccomp listener (if any) over `chan`.
+    pub fn finalize_reporting_to(
         &self,
         proc: &ProcFs,
         chan: &mut sync::Channel,
-        exe: &CString,
         preserve_fds: u32,
         setgroups_denied: bool,
-    ) -> Result<Infallible, ProcessError> {
-        let chan = std::cell::RefCell::new(chan);
+    ) -> Result<(), ProcessError> {
         let mut sink = |fd: std::os::fd::OwnedFd| {
-            chan.borrow_mut()
-                .send_with_fd(&sync::Message::SeccompListener, Some(&fd))
+            chan.send_with_fd(&sync::Message::SeccompListener, Some(&fd))
                 .map_err(|e| ProcessError::Invalid(format!("send the seccomp listener: {e}")))
         };
-        let mut announce = || {
-            let _ = chan.borrow_mut().send(&sync::Message::Exec);
-        };
-        self.finalize_and_exec(proc, exe, preserve_fds, setgroups_denied, &mut sink, &mut announce)
+        self.finalize(proc, preserve_fds, setgroups_denied, &mut sink)
+    }
+
+    /// execve, with Exec announced over `chan` first.
+    pub fn exec_reporting_to(&self, chan: &mut sync::Channel, exe: &CString) -> Result<Infallible, ProcessError> {
+        self.exec_now(exe, &mut || {
+            let _ = chan.send(&sync::Message::Exec);
+        })
     }
 
     /// Writes oom_score_adj to `file` (ours, or a child's `<pid>/oom_score_adj`)
@@ -433,19 +483,18 @@ impl ProcessPlan {
         Ok(())
     }
 
-    /// The end of every container process: labels, bounding set, user and
-    /// groups, capabilities, no_new_privs, seccomp, descriptors, execve.
-    /// Only returns on failure. `listener_sink` receives the seccomp
-    /// notification listener, if the profile has one.
-    pub fn finalize_and_exec(
+    /// The end of every container process but execve: labels, bounding
+    /// set, user and groups, the stdio's owner, capabilities, no_new_privs,
+    /// seccomp, descriptors. `listener_sink` receives the seccomp
+    /// notification listener, if the profile has one (and it was not loaded
+    /// already, `load_notify_filter_now`).
+    pub fn finalize(
         &self,
         proc: &ProcFs,
-        exe: &CString,
         preserve_fds: u32,
         in_new_userns_without_setgroups: bool,
         listener_sink: &mut dyn FnMut(std::os::fd::OwnedFd) -> Result<(), ProcessError>,
-        announce_exec: &mut dyn FnMut(),
-    ) -> Result<Infallible, ProcessError> {
+    ) -> Result<(), ProcessError> {
         let mut install_seccomp = || -> Result<(), ProcessError> {
             if let Some(f) = &self.seccomp {
                 if let Some(listener) = f.install().map_err(|e| ProcessError::Invalid(e.to_string()))? {
@@ -503,9 +552,15 @@ impl ProcessPlan {
                 "gid",
             ))?;
         }
+        chown_stdio(self.uid)?;
         let (gid, uid) = (nix::unistd::Gid::from_raw(self.gid), nix::unistd::Uid::from_raw(self.uid));
         nix::unistd::setresgid(gid, gid, gid).map_err(id_err(format!("setgid {}", self.gid), "this gid", "gid"))?;
         nix::unistd::setresuid(uid, uid, uid).map_err(id_err(format!("setuid {}", self.uid), "this uid", "uid"))?;
+        // A change of ids sets "dumpable" from fs.suid_dumpable, which may be
+        // 1: until execve we still run hull's binary (the init runs the
+        // startContainer hooks yet), whose /proc/<pid>/exe must stay closed
+        // to the container's processes of this uid (CVE-2019-5736).
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("stay non-dumpable after the uid change"))?;
         sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(sys_err("keep capabilities"))?;
         if let Some(c) = &self.caps {
             caps::apply(c, self.last_cap).map_err(|errno| {
@@ -534,7 +589,12 @@ impl ProcessPlan {
         if !seccomp_early {
             install_seccomp()?;
         }
+        Ok(())
+    }
 
+    /// execve of the program (after `finalize`), announced first. Only
+    /// returns on failure.
+    pub fn exec_now(&self, exe: &CString, announce_exec: &mut dyn FnMut()) -> Result<Infallible, ProcessError> {
         let mut argv: Vec<*const libc::c_char> = self.args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = self.env.iter().map(|e| e.as_ptr()).collect();
@@ -543,6 +603,26 @@ impl ProcessPlan {
         let errno = sys::execve(exe, &argv, &envp);
         Err(ProcessError::Exec { path: exe.to_string_lossy().into_owned(), errno })
     }
+}
+
+/// runc's fixStdioPermissions: descriptors 0, 1 and 2 (the pty, or pipes
+/// from the caller) get the process's uid as owner, the group kept, so that
+/// a process that is not root can reopen them (`/dev/stdout`, `$(tty)`).
+/// /dev/null and descriptors owned already are left alone; EINVAL (an owner
+/// not mapped in the user namespace), EPERM and EROFS are not errors.
+fn chown_stdio(uid: u32) -> Result<(), ProcessError> {
+    for fd in 0..3 {
+        let Ok(st) = nix::sys::stat::fstat(fd) else { continue };
+        let is_null = st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == nix::sys::stat::makedev(1, 3);
+        if st.st_uid == uid || is_null {
+            continue;
+        }
+        match nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None) {
+            Ok(()) | Err(Errno::EINVAL | Errno::EPERM | Errno::EROFS) => {}
+            Err(errno) => return Err(ProcessError::Sys { op: format!("chown descriptor {fd} to uid {uid}"), errno }),
+        }
+    }
+    Ok(())
 }
 
 /// An id change that failed. EINVAL means the id has no mapping in the

@@ -1,5 +1,6 @@
 //! `linux.seccomp` compiled to a classic BPF program, installed as the last
-//! step before execve.
+//! step before execve (a profile with NOTIFY rules: before the init reports
+//! ready, so that its listener reaches the agent during create).
 //!
 //! The argument comparisons (all six operators and SCMP_CMP_MASKED_EQ on
 //! 64-bit arguments split into two 32-bit halves) come from the seccompiler
@@ -12,8 +13,10 @@
 //! ```text
 //! load arch ── x86_64 ─▶ load nr ─ nr ≥ X32 bit ─▶ x32 chains … tail
 //!          │                     └─▶ x86_64 chains … tail
-//!          ├─ i386 ──▶ load nr ─▶ i386 chains … tail
+//!          ├─ i386 ──▶ load nr ─▶ i386 chains … tail     (when listed)
 //!          └─ other ─▶ KILL_PROCESS
+//! (x86_64 always, as libseccomp always keeps the native architecture;
+//! x32's chains only when listed, else KILL_PROCESS)
 //! chain:  nr == N ? [rule₁ → RET action₁] [rule₂ → RET action₂] … RET default
 //! tail:   nr > largest nr in the profile ? RET ERRNO(ENOSYS) : RET default
 //! ```
@@ -66,13 +69,26 @@ impl Listener {
             "metadata": self.metadata,
             "state": state,
         });
-        let fail = |e: Errno| SeccompError::Invalid(format!("listenerPath {}: {e}", self.path.display()));
-        let s = socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).map_err(fail)?;
-        let addr = UnixAddr::new(&self.path).map_err(fail)?;
-        socket::connect(std::os::fd::AsRawFd::as_raw_fd(&s), &addr).map_err(fail)?;
+        // "failed to connect with seccomp agent" is runc's wording, which
+        // engines and runc's tests look for.
+        let no_agent = |e: Errno| {
+            SeccompError::Invalid(format!(
+                "listenerPath {}: failed to connect with seccomp agent specified in the seccomp profile: {e}",
+                self.path.display()
+            ))
+        };
+        let s =
+            socket::socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).map_err(no_agent)?;
+        let addr = UnixAddr::new(&self.path).map_err(no_agent)?;
+        socket::connect(std::os::fd::AsRawFd::as_raw_fd(&s), &addr).map_err(no_agent)?;
         let text = serde_json::to_vec(&msg).unwrap_or_default();
         crate::terminal::send_fd(std::os::fd::AsRawFd::as_raw_fd(&s), std::os::fd::AsRawFd::as_raw_fd(fd), &text)
-            .map_err(fail)
+            .map_err(|e| {
+                SeccompError::Invalid(format!(
+                    "listenerPath {}: send the listener to the agent: {e}",
+                    self.path.display()
+                ))
+            })
     }
 }
 
@@ -268,35 +284,73 @@ fn abi_code(chains: &Chains, default: u32, enosys_tail: bool) -> Vec<libc::sock_
     out
 }
 
+/// SCMP_ACT_NOTIFY where the handover of the listener itself would wait for
+/// the agent that has not got it yet: runc's two refusals (`write`, which
+/// its init calls right after loading the filter, and a NOTIFY default,
+/// which would cover it), in runc's words, and `sendmsg`, with which hull's
+/// init sends the listener to the runtime that passes it on.
+fn refuse_notify_where_it_deadlocks(spec: &LinuxSeccomp) -> Result<(), SeccompError> {
+    if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
+        return Err(SeccompError::Invalid("defaultAction: SCMP_ACT_NOTIFY cannot be used as default action".into()));
+    }
+    for (i, sc) in spec.syscalls().iter().flatten().enumerate() {
+        if sc.action() != LinuxSeccompAction::ScmpActNotify {
+            continue;
+        }
+        for name in sc.names() {
+            let why = match name.as_str() {
+                "write" => "the runtime writes to its parent after loading the filter",
+                "sendmsg" => "the runtime hands the listener over with it",
+                _ => continue,
+            };
+            return Err(SeccompError::Invalid(format!(
+                "syscalls[{i}]: SCMP_ACT_NOTIFY cannot be used for the {name} syscall ({why})"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Compiles the profile.
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let default = action_value(spec.default_action(), spec.default_errno_ret());
     let enosys_tail =
         !matches!(spec.default_action(), LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog);
+    refuse_notify_where_it_deadlocks(spec)?;
+    if !cfg!(target_arch = "x86_64") {
+        return Err(SeccompError::Invalid(format!(
+            "architectures: hull filters x86_64, x86 and x32 system calls only; this host is {}",
+            std::env::consts::ARCH
+        )));
+    }
+    // libseccomp (so runc and crun) always keeps the native architecture in
+    // a filter and adds the listed ones to it: a profile listing only x86
+    // and x32 still filters x86_64 calls by its rules (and does not kill
+    // every one of them as a foreign architecture). Architectures of other
+    // machines are accepted as libseccomp accepts them: no call on this
+    // kernel carries their audit token, and the filter kills any that
+    // would, so their rules could never apply.
     let archs = spec.architectures().clone().unwrap_or_default();
-    let want = |a: Arch| archs.is_empty() && a == Arch::ScmpArchX86_64 || archs.contains(&a);
+    let listed = |a: Arch| archs.contains(&a);
     let bad_arch = stmt(RET_K, RET_KILL_PROCESS);
 
     let mut blocks: Vec<(u32, Vec<libc::sock_filter>)> = Vec::new();
-    if want(Arch::ScmpArchX86_64) || want(Arch::ScmpArchX32) {
+    {
+        // x86_64 and x32 share the audit token; x32 numbers carry a bit.
         let mut b = vec![stmt(LD_W_ABS, 0)];
-        let x32 = if want(Arch::ScmpArchX32) {
+        let x32 = if listed(Arch::ScmpArchX32) {
             abi_code(&chains_for(spec, Abi::X32)?, default, enosys_tail)
         } else {
             vec![bad_arch]
         };
-        let native = if want(Arch::ScmpArchX86_64) {
-            abi_code(&chains_for(spec, Abi::X86_64)?, default, enosys_tail)
-        } else {
-            vec![bad_arch]
-        };
+        let native = abi_code(&chains_for(spec, Abi::X86_64)?, default, enosys_tail);
         b.push(jump(JMP_JGE_K, X32_SYSCALL_BIT, 0, 1));
         b.push(stmt(JMP_JA, native.len() as u32));
         b.extend(native);
         b.extend(x32);
         blocks.push((AUDIT_ARCH_X86_64, b));
     }
-    if want(Arch::ScmpArchX86) {
+    if listed(Arch::ScmpArchX86) {
         let mut b = vec![stmt(LD_W_ABS, 0)];
         b.extend(abi_code(&chains_for(spec, Abi::X86)?, default, enosys_tail));
         blocks.push((AUDIT_ARCH_I386, b));
@@ -406,6 +460,48 @@ mod tests {
         assert_eq!(run(&f.program, AUDIT_ARCH_I386, 3, [0; 6]), RET_ALLOW, "i386 read is 3");
         assert_eq!(run(&f.program, X64, X32_SYSCALL_BIT, [0; 6]), RET_ALLOW, "x32 read");
         assert_eq!(run(&f.program, 0xdead, 0, [0; 6]), RET_KILL_PROCESS);
+    }
+
+    #[test]
+    fn the_native_architecture_is_always_filtered() {
+        // runc's seccomp.bats lists only x86 and x32: the x86_64 rules still apply.
+        let f = compile(&profile(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 100}]
+        })))
+        .unwrap();
+        let nr = lookup(syscalls::X86_64, "mkdir").unwrap();
+        assert_eq!(run(&f.program, X64, nr, [0; 6]), RET_ERRNO | 100);
+        assert_eq!(run(&f.program, X64, 59, [0; 6]), RET_ALLOW, "execve is allowed, not killed");
+        assert_eq!(run(&f.program, AUDIT_ARCH_I386, 39, [0; 6]), RET_ERRNO | 100, "i386 mkdir");
+        assert_eq!(run(&f.program, X64, X32_SYSCALL_BIT | nr, [0; 6]), RET_ERRNO | 100, "x32 mkdir");
+        // Another machine's architecture changes nothing here.
+        let f = compile(&profile(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
+        })))
+        .unwrap();
+        assert_eq!(run(&f.program, X64, nr, [0; 6]), RET_ERRNO | 1);
+        assert_eq!(run(&f.program, AUDIT_ARCH_I386, 39, [0; 6]), RET_KILL_PROCESS);
+    }
+
+    #[test]
+    fn notify_is_refused_where_the_handover_would_wait_for_itself() {
+        let with = |names: serde_json::Value, default: &str| {
+            compile(&profile(serde_json::json!({
+                "defaultAction": default, "listenerPath": "/run/l.sock",
+                "syscalls": [{"names": names, "action": "SCMP_ACT_NOTIFY"}]
+            })))
+        };
+        let e = with(serde_json::json!(["mkdir", "write"]), "SCMP_ACT_ALLOW").unwrap_err().to_string();
+        assert!(e.contains("SCMP_ACT_NOTIFY cannot be used for the write syscall"), "{e}");
+        let e = with(serde_json::json!(["sendmsg"]), "SCMP_ACT_ALLOW").unwrap_err().to_string();
+        assert!(e.contains("SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall"), "{e}");
+        let e = with(serde_json::json!(["mkdir"]), "SCMP_ACT_NOTIFY").unwrap_err().to_string();
+        assert!(e.contains("SCMP_ACT_NOTIFY cannot be used as default action"), "{e}");
+        assert!(with(serde_json::json!(["read", "close", "execve", "openat"]), "SCMP_ACT_ALLOW").is_ok());
     }
 
     #[test]
