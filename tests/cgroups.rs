@@ -205,6 +205,43 @@ fn delete_removes_every_cgroup_directory() {
     c.assert_gone();
 }
 
+/// runc's "delete --force in cgroupv1 with subcgroups": a container with
+/// its own cgroup namespace and a writable cgroup mount makes sub-cgroups
+/// (two levels) in its hierarchies and moves a process there; delete
+/// --force removes them all, deepest first. Before, v1's destroy only tried
+/// the container's own directory: EBUSY, and the state stayed.
+#[test]
+fn delete_force_removes_sub_cgroups_made_inside_the_container() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.add_namespace("cgroup");
+    for m in b.config["mounts"].as_array_mut().unwrap() {
+        if m["type"] == "cgroup" {
+            m["options"].as_array_mut().unwrap().retain(|o| o != "ro");
+        }
+    }
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    // v1: the memory, pids and freezer hierarchies; pure v2: the one tree.
+    let script = "if [ -d /sys/fs/cgroup/memory ]; then set -- memory pids freezer; else set -- .; fi; \
+                  for s; do mkdir -p /sys/fs/cgroup/$s/foo/bar && echo $$ > /sys/fs/cgroup/$s/foo/bar/cgroup.procs || exit 1; done; \
+                  echo moved; exec sleep 100";
+    let mut exec = c.hull_cmd(&["exec", "{id}", "sh", "-c", script]);
+    exec.stdout(std::process::Stdio::piped());
+    let mut child = exec.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line, "moved\n");
+    let subs: Vec<_> = cgroup_dirs_named(&c.id).iter().map(|d| d.join("foo/bar")).filter(|d| d.exists()).collect();
+    assert!(!subs.is_empty(), "sub-cgroups made inside the container");
+    c.hull(&["delete", "--force", "{id}"]).ok();
+    let _ = child.wait();
+    for d in &subs {
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    c.assert_gone();
+}
+
 #[test]
 fn absolute_and_relative_cgroups_paths() {
     let name = unique("hull-cgpath");
