@@ -263,6 +263,90 @@ fn absolute_and_relative_cgroups_paths() {
     assert!(!cgroup_dirs_named(&rel).is_empty(), "relative path under hull's own cgroup");
 }
 
+/// Freezes the cgroup `/<path>` (v1: the freezer hierarchy; v2: cgroup.freeze)
+/// and returns the directory, or thaws it (`frozen` false).
+fn set_frozen(path: &str, frozen: bool) -> std::path::PathBuf {
+    let v1 = std::path::Path::new("/sys/fs/cgroup/freezer");
+    let (dir, file, value) = if v1.is_dir() {
+        (v1.join(path), "freezer.state", if frozen { "FROZEN" } else { "THAWED" })
+    } else {
+        (std::path::Path::new("/sys/fs/cgroup").join(path), "cgroup.freeze", if frozen { "1" } else { "0" })
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), value).unwrap();
+    dir
+}
+
+/// runc's "run/create should refuse pre-existing frozen cgroup": create into
+/// a frozen cgroup, or below one, fails at once with runc's words and leaves
+/// nothing behind — not even the frozen cgroup's contents, which stay as
+/// they were. Before, the init froze as it joined and create hung forever
+/// (in D state).
+#[test]
+fn a_frozen_cgroup_is_refused_and_nothing_is_left() {
+    struct Thaw(String);
+    impl Drop for Thaw {
+        fn drop(&mut self) {
+            set_frozen(&self.0, false);
+            // After a failure, what was frozen in there needs a moment to die.
+            for _ in 0..50 {
+                for d in cgroup_dirs_named(&self.0) {
+                    let _ = std::fs::remove_dir(d.join("inner"));
+                    let _ = std::fs::remove_dir(d);
+                }
+                if cgroup_dirs_named(&self.0).is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    let name = unique("hull-frozen");
+    let frozen = set_frozen(&name, true);
+    let _thaw = Thaw(name.clone());
+    for path in [format!("/{name}"), format!("/{name}/inner")] {
+        let mut b = Bundle::busybox(&["sleep", "100"]);
+        b.config["linux"]["cgroupsPath"] = json!(path);
+        let c = Container::new(b);
+        let mut cmd = std::process::Command::new("timeout");
+        cmd.args(["-s", "KILL", "20"]).arg(hull_bin()).arg("--root").arg(&c.root);
+        cmd.args(["run", "-d", "--bundle", c.bundle.dir.to_str().unwrap(), &c.id]);
+        let r = run_to_files(cmd);
+        assert_eq!(r.code, 1, "{path}: {r:?}");
+        assert!(r.stderr.contains("container's cgroup unexpectedly frozen"), "{r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        c.assert_gone();
+        assert!(!frozen.join("inner").exists(), "nothing made below the frozen cgroup");
+    }
+    assert!(frozen.is_dir(), "the frozen cgroup is not hull's to remove");
+}
+
+/// runc's "run/create should warn about a non-empty cgroup": a second
+/// container given the first one's cgroupsPath runs, with runc's warning;
+/// deleting it leaves the first one and the shared cgroup alone (before,
+/// there was no warning, and the delete failed with EBUSY on the shared
+/// cgroup after its retries, leaving the state).
+#[test]
+fn a_shared_cgroup_is_warned_about_and_stays_until_its_last_container_goes() {
+    let name = unique("hull-shared");
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+    let first = Container::new(b);
+    let second = Container::new(first.bundle.clone_config());
+    let r = first.hull(&["run", "-d", "--bundle", first.bundle.dir.to_str().unwrap(), "{id}"]).ok();
+    assert!(!r.stderr.contains("not empty"), "{r:?}");
+    let r = second.hull(&["run", "-d", "--bundle", second.bundle.dir.to_str().unwrap(), "{id}"]).ok();
+    assert!(r.stderr.contains("container's cgroup is not empty: 1 process(es) found"), "{r:?}");
+    let r = second.hull(&["delete", "--force", "{id}"]).ok();
+    assert!(r.stderr.contains("still in it"), "{r:?}");
+    assert!(!second.root.join(&second.id).exists(), "the second container's state is gone");
+    assert_eq!(first.status(), "running");
+    let dirs = cgroup_dirs_named(&name);
+    assert!(!dirs.is_empty(), "the shared cgroup stays while the first container runs");
+    first.hull(&["delete", "--force", "{id}"]).ok();
+    assert_eq!(cgroup_dirs_named(&name), Vec::<std::path::PathBuf>::new());
+}
+
 #[test]
 fn systemd_cgroup_flag_is_refused_with_one_line() {
     let c = Container::new(Bundle::busybox(&["true"]));

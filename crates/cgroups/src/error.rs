@@ -23,6 +23,9 @@ pub enum CgroupError {
     Bpf(String),
     #[error("pids limit of {max} reached (EAGAIN): the container may not start another process")]
     PidsLimit { max: u64 },
+    /// runc's wording ("container's cgroup unexpectedly frozen"), which scripts match.
+    #[error("container's cgroup unexpectedly frozen: {} is frozen (thaw it, or choose another linux.cgroupsPath)", path.display())]
+    Frozen { path: PathBuf },
 }
 
 impl CgroupError {

@@ -12,7 +12,7 @@ use crate::controllers::{blkio, cpu, cpuset, devices, freezer, hugetlb, memory, 
 use crate::error::{io_err, CgroupError};
 use crate::fs::{make_dir, pids_in_tree, remove_tree, write_file};
 use crate::stats::{self, Stats};
-use crate::{CgroupManager, CgroupState, Hierarchy};
+use crate::{CgroupManager, CgroupState, Hierarchy, CGROUP_ROOT};
 
 pub struct V1Manager {
     dirs: Vec<(Hierarchy, PathBuf)>,
@@ -148,6 +148,13 @@ impl CgroupManager for V1Manager {
 
     fn is_frozen(&self) -> Result<bool, CgroupError> {
         Ok(self.dir("freezer").is_some_and(freezer::is_frozen_v1))
+    }
+
+    fn frozen_on_path(&self) -> Option<PathBuf> {
+        let v1 = self.dirs.iter().find(|(h, _)| h.has("freezer"));
+        // A hybrid host's cgroup2 twin freezes too: the child is cloned into it.
+        let twin = self.unified.as_ref().and_then(|u| freezer::frozen_on_path_v2(Path::new(CGROUP_ROOT), u));
+        v1.and_then(|(h, d)| freezer::frozen_on_path_v1(&h.mount_point, d)).or(twin)
     }
 
     fn stats(&self) -> Result<Stats, CgroupError> {

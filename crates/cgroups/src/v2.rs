@@ -148,6 +148,10 @@ impl CgroupManager for V2Manager {
         Ok(freezer::is_frozen_v2(&self.dir))
     }
 
+    fn frozen_on_path(&self) -> Option<PathBuf> {
+        freezer::frozen_on_path_v2(&self.root, &self.dir)
+    }
+
     fn stats(&self) -> Result<Stats, CgroupError> {
         stats::v2(&self.dir)
     }
