@@ -31,6 +31,13 @@ pub enum CgroupError {
 impl CgroupError {
     /// Did the kernel refuse for lack of permission (an unprivileged user
     /// without a delegated cgroup)?
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            CgroupError::Io { source, .. } | CgroupError::Write { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
     pub fn is_permission_denied(&self) -> bool {
         let errno = match self {
             CgroupError::Io { source, .. } | CgroupError::Write { source, .. } => source.raw_os_error(),
