@@ -347,6 +347,59 @@ fn a_shared_cgroup_is_warned_about_and_stays_until_its_last_container_goes() {
     assert_eq!(cgroup_dirs_named(&name), Vec::<std::path::PathBuf>::new());
 }
 
+/// runc's "update devices [minimal transition rules]" config: a deny rule
+/// with an access letter the kernel does not know (`rwa`). runc drops the
+/// letter, and a deny after deny-all changes nothing; before, hull wrote it
+/// as given and create failed with EINVAL from devices.deny. An allow `wa`
+/// is `w`. (Opening /dev/kmsg write-only needs no capability and writes
+/// nothing; `true`, not `:`, as a failed redirection ends the shell on a
+/// special builtin.)
+#[test]
+fn device_rules_with_unknown_access_letters_work_as_runc() {
+    let kmsg_with = |rules: serde_json::Value| {
+        let mut b = with_resources(&[], json!({ "devices": rules }));
+        b.config["linux"]["devices"] = json!([{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]);
+        let script =
+            "true > /dev/null && echo null; true > /dev/kmsg && echo kmsg-w; true < /dev/kmsg && echo kmsg-r; true";
+        run_script(b, script).0.ok()
+    };
+    let deny_all = json!({"allow": false, "access": "rwm"});
+    let r = kmsg_with(json!([deny_all, {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]));
+    assert_eq!(r.stdout, "null\n", "{r:?}");
+    let r = kmsg_with(json!([deny_all, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "wa"}]));
+    assert_eq!(r.stdout, "null\nkmsg-w\n", "{r:?}");
+}
+
+/// Updating the device rules of a running container writes only what
+/// changes: a process opening /dev/null in a loop is never refused while
+/// /dev/kmsg is allowed and denied again twenty times. Before, each update
+/// wrote its rules as given, deny-all first (and without the defaults: the
+/// first update left /dev/null denied for good).
+#[test]
+fn device_rules_update_without_a_window_where_everything_is_denied() {
+    let mut b = Bundle::busybox(&["sh", "-c", "while :; do true > /dev/null || echo DENIED >> /denied; done"]);
+    b.config["root"]["readonly"] = json!(false);
+    b.config["linux"]["devices"] = json!([{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]);
+    let c = Container::new(b);
+    c.hull(&["run", "-d", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]).ok();
+    let rules = c.bundle.dir.join("rules.json");
+    let kmsg = |c: &Container| c.hull(&["exec", "{id}", "sh", "-c", ": > /dev/kmsg"]).code;
+    assert_ne!(kmsg(&c), 0, "/dev/kmsg is not in the default list");
+    for _ in 0..20 {
+        let allow = json!({"devices": [{"allow": false, "access": "rwm"},
+                                       {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]});
+        std::fs::write(&rules, allow.to_string()).unwrap();
+        c.hull(&["update", "-r", rules.to_str().unwrap(), "{id}"]).ok();
+        assert_eq!(kmsg(&c), 0, "allowed by the update");
+        std::fs::write(&rules, json!({"devices": [{"allow": false, "access": "rwm"}]}).to_string()).unwrap();
+        c.hull(&["update", "-r", rules.to_str().unwrap(), "{id}"]).ok();
+        assert_ne!(kmsg(&c), 0, "denied again");
+    }
+    assert_eq!(c.status(), "running");
+    let denied = std::fs::read_to_string(c.bundle.rootfs().join("denied")).unwrap_or_default();
+    assert!(denied.is_empty(), "/dev/null was refused {} times during the updates", denied.lines().count());
+}
+
 /// Removes the cgroup directories called `name` (a pod-like parent a test
 /// made) when dropped, after the containers under them.
 struct RemoveCgroups(String);

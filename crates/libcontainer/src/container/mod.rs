@@ -120,7 +120,7 @@ pub struct Created {
 /// without `resources` at all) a container still gets only the defaults,
 /// not every device of the host: with CAP_MKNOD it could otherwise make a
 /// node for the host's disk and read it.
-fn device_policy(config: Option<&[LinuxDeviceCgroup]>) -> Vec<LinuxDeviceCgroup> {
+pub(crate) fn device_policy(config: Option<&[LinuxDeviceCgroup]>) -> Vec<LinuxDeviceCgroup> {
     let mut deny_all = LinuxDeviceCgroup::default();
     deny_all.set_allow(false);
     deny_all.set_access(Some("rwm".into()));
