@@ -400,6 +400,36 @@ fn device_rules_update_without_a_window_where_everything_is_denied() {
     assert!(denied.is_empty(), "/dev/null was refused {} times during the updates", denied.lines().count());
 }
 
+/// runc's "update cgroup v1/v2 common limits": `update --memory -1` without
+/// a word about swap lifts the memory+swap limit too, as runc does; before,
+/// the old memory+swap limit stayed and v1 refused the unlimited memory
+/// limit above it (EINVAL). A later memory limit keeps swap unlimited.
+#[test]
+fn update_memory_minus_one_lifts_the_swap_limit_too() {
+    let b = with_resources(&["sleep", "100"], json!({"memory": {"limit": 32 << 20, "swap": 64 << 20}}));
+    let c = Container::new(b);
+    c.hull(&["run", "-d", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]).ok();
+    let dir = cgroup_dirs_named(&c.id).into_iter().find(|d| d.starts_with("/sys/fs/cgroup/memory")).unwrap();
+    let read = |f: &str| -> u64 { std::fs::read_to_string(dir.join(f)).unwrap().trim().parse().unwrap() };
+    let has_swap = dir.join("memory.memsw.limit_in_bytes").exists();
+    if has_swap {
+        assert_eq!(read("memory.memsw.limit_in_bytes"), 64 << 20);
+    }
+    let rules = c.bundle.dir.join("update.json");
+    std::fs::write(&rules, r#"{"memory": {"limit": -1}}"#).unwrap();
+    c.hull(&["update", "-r", rules.to_str().unwrap(), "{id}"]).ok();
+    assert!(read("memory.limit_in_bytes") > 1 << 62, "memory unlimited");
+    if has_swap {
+        assert!(read("memory.memsw.limit_in_bytes") > 1 << 62, "memory+swap unlimited");
+    }
+    std::fs::write(&rules, r#"{"memory": {"limit": 33554432}}"#).unwrap();
+    c.hull(&["update", "-r", rules.to_str().unwrap(), "{id}"]).ok();
+    assert_eq!(read("memory.limit_in_bytes"), 32 << 20);
+    if has_swap {
+        assert!(read("memory.memsw.limit_in_bytes") > 1 << 62, "memory+swap stays unlimited");
+    }
+}
+
 /// Removes the cgroup directories called `name` (a pod-like parent a test
 /// made) when dropped, after the containers under them.
 struct RemoveCgroups(String);

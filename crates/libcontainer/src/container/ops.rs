@@ -113,6 +113,15 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), C
         let rules = if nix::unistd::geteuid().is_root() { Some(super::device_policy(Some(&devs))) } else { None };
         resources.set_devices(rules);
     }
+    if let Some(m) = resources.memory().filter(|m| m.limit() == Some(-1) && m.swap().is_none()) {
+        // As runc: no memory limit and no word about swap means no swap
+        // limit either. The old memory+swap limit would otherwise stay
+        // below an unlimited memory limit, which v1 refuses (EINVAL) and v2
+        // cannot express.
+        let mut m = m;
+        m.set_swap(Some(-1));
+        resources.set_memory(Some(m));
+    }
     let (to_apply, merged) = merge_update(st.resources.as_ref(), &resources);
     manager(&st)?.apply(&to_apply)?;
     st.resources = Some(merged);
