@@ -17,7 +17,11 @@ fn running(args: &[&str]) -> Container {
 
 #[test]
 fn exec_joins_every_namespace_and_the_cgroup() {
-    let c = running(&["sleep", "100"]);
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.add_namespace("cgroup");
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
     let r = c.hull(&["exec", "{id}", "sh", "-c", "echo $$; for n in pid net ipc uts mnt cgroup; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup; ps -o comm"]).ok();
     let init = c.pid();
     let lines: Vec<&str> = r.stdout.lines().collect();
@@ -30,6 +34,28 @@ fn exec_joins_every_namespace_and_the_cgroup() {
     // Inside the cgroup namespace every path reads /, as the init's does from inside.
     assert!(r.stdout.contains("0::/\n") || cg_init.contains("0::"), "{r:?}");
     assert!(r.stdout.contains("sleep"), "the exec'd shell sees the container's processes: {r:?}");
+}
+
+/// runc's "exec (cgroup v1+hybrid joins correct cgroup)": with the default
+/// spec (no cgroup namespace outside pure v2, as runc's) an exec'd process
+/// reads the container's cgroup in /proc/self/cgroup, the same as the init's.
+/// Before, `hull spec` always added a cgroup namespace and every path read `/`.
+#[test]
+fn exec_with_the_default_spec_names_the_containers_cgroup() {
+    let c = running(&["sleep", "100"]);
+    let r = c.hull(&["exec", "{id}", "cat", "/proc/self/cgroup"]).ok();
+    let init = std::fs::read_to_string(format!("/proc/{}/cgroup", c.pid())).unwrap();
+    let pure_v2 = init.lines().count() == 1;
+    if pure_v2 {
+        // runc's default there has a cgroup namespace: its root is the container's cgroup.
+        assert_eq!(r.stdout, "0::/\n", "{r:?}");
+        return;
+    }
+    for line in init.lines().filter(|l| !l.ends_with(":/")) {
+        assert!(line.contains(&c.id), "the init is in the container's cgroup: {init}");
+    }
+    assert!(init.lines().any(|l| l.contains(&c.id)), "{init}");
+    assert_eq!(r.stdout, init, "the exec'd process is in the init's cgroups and sees their host paths");
 }
 
 #[test]

@@ -309,6 +309,10 @@ fn spec_writes_a_config_that_runs() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(b.dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(v["process"]["args"], json!(["sh"]));
+    // As runc's: a cgroup namespace only on a pure cgroup v2 host.
+    let pure_v2 = matches!(libcontainer::cgroups::detect(), Ok(libcontainer::cgroups::Layout::V2 { .. }));
+    let cgroupns = v["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "cgroup");
+    assert_eq!(cgroupns, pure_v2, "{}", v["linux"]["namespaces"]);
     let again = std::process::Command::new(hull_bin()).arg("spec").arg("--bundle").arg(&b.dir).output().unwrap();
     assert!(!again.status.success(), "spec must not overwrite config.json");
 }

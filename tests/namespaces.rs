@@ -15,7 +15,9 @@ fn the_shell_is_pid_1_and_sees_only_its_own_processes() {
 
 #[test]
 fn every_configured_namespace_differs_from_the_hosts() {
-    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.add_namespace("cgroup");
+    let c = Container::new(b);
     c.create().ok();
     let pid = c.pid();
     for ns in ["pid", "net", "ipc", "uts", "mnt", "cgroup"] {
@@ -152,7 +154,9 @@ fn time_namespace_offsets_shift_the_boottime_clock() {
 
 #[test]
 fn cgroup_namespace_root_is_the_containers_cgroup() {
-    let r = sh("cat /proc/self/cgroup").ok();
+    let mut b = Bundle::busybox(&[]);
+    b.add_namespace("cgroup");
+    let r = run_script(b, "cat /proc/self/cgroup").0.ok();
     for line in r.stdout.lines() {
         let path = line.splitn(3, ':').nth(2).unwrap();
         assert_eq!(path, "/", "inside the cgroup namespace every path is /: {line}");

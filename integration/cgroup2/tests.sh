@@ -3,7 +3,7 @@
 # device access (eBPF) and cgroupsPath. Runs as root inside the VM of run.sh
 # (busybox only: no python, no jq). Prints PASS/FAIL per check; exits 1 on any FAIL.
 #
-# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath rootless userns
+# Usage: tests.sh [CHECK...]   CHECK: lifecycle memory pids cpu freeze devices cgroupspath rootless userns runc
 set -u
 cd "$(dirname "$0")" || exit 1
 HULL=${HULL:-$PWD/hull}
@@ -378,7 +378,112 @@ t_rootless() {
 	rmdir "$CG/deleg/shell" "$CG/deleg" 2>/dev/null
 }
 
-all="lifecycle memory pids cpu freeze devices cgroupspath rootless userns"
+# What runc's own suite checks of cgroups (its bats tests of the same
+# names), on pure v2 where this host's hybrid cgroups cannot show it.
+t_runc() {
+	id=c2-runc-$$
+	mkdir -p "$W/spec"
+	rm -f "$W/spec/config.json"
+	hull spec --bundle "$W/spec"
+	check "runc: hull spec has a cgroup namespace on pure v2, as runc's" grep -q '"type": "cgroup"' "$W/spec/config.json"
+
+	# A frozen cgroup, or one below it: refused at once, nothing left.
+	mkdir -p "$CG/c2-frozen-$$"
+	echo 1 >"$CG/c2-frozen-$$/cgroup.freeze"
+	for path in /c2-frozen-$$ /c2-frozen-$$/inner; do
+		mkbundle frozen "" "\"cgroupsPath\": \"$path\"" <<-'EOF'
+			exec sleep 600
+		EOF
+		timeout -s KILL 20 "$HULL" run -d --bundle "$W/frozen" "$id-f" >"$W/frozen.log" 2>&1
+		rc=$?
+		out=$(cat "$W/frozen.log")
+		check "runc: create into frozen $path fails (rc $rc: $out)" test "$rc" = 1
+		check "runc: ... with \"container's cgroup unexpectedly frozen\"" has "container's cgroup unexpectedly frozen"
+		check "runc: ... and leaves no state and no cgroup below" \
+			test -z "$(status_of "$id-f")" -a ! -e "$CG/c2-frozen-$$/inner"
+	done
+	echo 0 >"$CG/c2-frozen-$$/cgroup.freeze"
+	rmdir "$CG/c2-frozen-$$"
+
+	# A second container in the first one's cgroup: a warning; deleting it
+	# leaves the first one and the cgroup.
+	mkbundle shared "" "\"cgroupsPath\": \"/c2-shared-$$\"" <<-'EOF'
+		exec sleep 600
+	EOF
+	hull run -d --bundle "$W/shared" "$id-s1" >/dev/null 2>&1
+	# To a file: a detached container keeps its stdio (a $(...) pipe) open.
+	hull run -d --bundle "$W/shared" "$id-s2" >"$W/shared.log" 2>&1
+	out=$(cat "$W/shared.log")
+	check "runc: a second container in the same cgroup is warned about ($out)" \
+		has "container's cgroup is not empty: 1 process(es) found"
+	hull delete -f "$id-s2" 2>/dev/null
+	check "runc: deleting it keeps the first one running and the cgroup" \
+		test "$(status_of "$id-s1")" = running -a -d "$CG/c2-shared-$$"
+	hull delete -f "$id-s1"
+	check "runc: the last one's delete removes the cgroup" gone "$CG/c2-shared-$$"
+
+	# Sub-cgroups made inside the container (own cgroup namespace, writable
+	# cgroup mount), two levels, a process moved there: delete -f removes all.
+	mkbundle subcg <<-'EOF'
+		mkdir -p /sys/fs/cgroup/foo/bar && echo $$ >/sys/fs/cgroup/foo/bar/cgroup.procs && echo >/moved
+		exec sleep 600
+	EOF
+	sed '/"destination": "\/sys\/fs\/cgroup"/,/\]/ { /"ro"$/d; s/"relatime",/"relatime"/; }' "$W/subcg/config.json" >"$W/subcg/c.tmp" &&
+		mv "$W/subcg/c.tmp" "$W/subcg/config.json"
+	hull run -d --bundle "$W/subcg" "$id-sub" >"$W/subcg.log" 2>&1
+	until_true 10 test -e "$W/subcg/rootfs/moved"
+	check "runc: the container made $CG/hull/$id-sub/foo/bar and moved into it ($(cat "$W/subcg.log"))" \
+		test -d "$CG/hull/$id-sub/foo/bar"
+	hull delete -f "$id-sub"
+	check "runc: delete -f removes the container's sub-cgroups and its own" gone "$CG/hull/$id-sub"
+
+	# Under a parent held to 50 %: 500 ms / 1 s to 3 ms / 10 ms (cpu.max is one write).
+	mkdir -p "$CG/c2-pod-$$"
+	echo "50000 100000" >"$CG/c2-pod-$$/cpu.max"
+	mkbundle pod '"cpu": {"quota": 500000, "period": 1000000}' "\"cgroupsPath\": \"/c2-pod-$$/ct\"" <<-'EOF'
+		exec sleep 600
+	EOF
+	hull run -d --bundle "$W/pod" "$id-pod" >/dev/null 2>&1
+	hull update --cpu-period 10000 --cpu-quota 3000 "$id-pod"
+	check "runc: cpu.max under a 50 % parent goes to '3000 10000' (got '$(cat "$CG/c2-pod-$$/ct/cpu.max")')" \
+		test "$(cat "$CG/c2-pod-$$/ct/cpu.max")" = "3000 10000"
+	hull delete -f "$id-pod"
+	rmdir "$CG/c2-pod-$$"
+
+	# update memory -1 with no word about swap lifts the swap limit too.
+	mkbundle mem1 '"memory": {"limit": 33554432, "swap": 67108864}' <<-'EOF'
+		exec sleep 600
+	EOF
+	hull run -d --bundle "$W/mem1" "$id-m" >/dev/null 2>&1
+	dir=$CG/hull/$id-m
+	echo '{"memory": {"limit": -1}}' >"$W/mem1.json"
+	out=$(hull update -r "$W/mem1.json" "$id-m" 2>&1)
+	check "runc: update memory -1 ($out): memory.max max, memory.swap.max max (got $(cat "$dir/memory.max") $(cat "$dir/memory.swap.max"))" \
+		test "$(cat "$dir/memory.max") $(cat "$dir/memory.swap.max")" = "max max"
+	hull delete -f "$id-m"
+
+	# Device rules updated twenty times while a loop opens /dev/null: never
+	# refused (update keeps the default devices), /dev/kmsg allowed and not.
+	mkbundle devupd '' '"devices": [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]' <<-'EOF'
+		while :; do true >/dev/null || echo DENIED >>/denied; done
+	EOF
+	hull run -d --bundle "$W/devupd" "$id-d" >/dev/null 2>&1
+	echo '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}' >"$W/allow.json"
+	echo '{"devices": [{"allow": false, "access": "rwm"}]}' >"$W/deny.json"
+	ok=0 i=0
+	while [ $i -lt 20 ]; do
+		hull update -r "$W/allow.json" "$id-d" && hull exec "$id-d" sh -c 'true >/dev/kmsg' &&
+			hull update -r "$W/deny.json" "$id-d" && ! hull exec "$id-d" sh -c 'true >/dev/kmsg' 2>/dev/null &&
+			ok=$((ok + 1))
+		i=$((i + 1))
+	done
+	check "runc: 20 device updates allowed and denied /dev/kmsg ($ok of 20)" test "$ok" = 20
+	check "runc: ... and /dev/null was never refused ($({ wc -l <"$W/devupd/rootfs/denied"; } 2>/dev/null || echo 0) times)" \
+		test ! -e "$W/devupd/rootfs/denied"
+	hull delete -f "$id-d"
+}
+
+all="lifecycle memory pids cpu freeze devices cgroupspath rootless userns runc"
 # shellcheck disable=SC2086 # a list of names
 [ $# -gt 0 ] || set -- $all
 echo "$("$HULL" --version | head -1); kernel $(uname -r); guest up $(cut -d' ' -f1 /proc/uptime) s"

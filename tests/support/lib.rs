@@ -151,6 +151,14 @@ impl Bundle {
         self.config["mounts"].as_array_mut().unwrap().push(m);
     }
 
+    /// Adds a namespace to config.json's list (if it is not there already).
+    pub fn add_namespace(&mut self, kind: &str) {
+        let list = self.config["linux"]["namespaces"].as_array_mut().unwrap();
+        if !list.iter().any(|n| n["type"] == kind) {
+            list.push(json!({ "type": kind }));
+        }
+    }
+
     /// Sets the namespaces list from type names.
     pub fn namespaces(&mut self, kinds: &[&str]) {
         self.config["linux"]["namespaces"] = Value::Array(kinds.iter().map(|k| json!({ "type": k })).collect());

@@ -23,11 +23,21 @@ pub enum CgroupError {
     Bpf(String),
     #[error("pids limit of {max} reached (EAGAIN): the container may not start another process")]
     PidsLimit { max: u64 },
+    /// runc's wording ("container's cgroup unexpectedly frozen"), which scripts match.
+    #[error("container's cgroup unexpectedly frozen: {} is frozen (thaw it, or choose another linux.cgroupsPath)", path.display())]
+    Frozen { path: PathBuf },
 }
 
 impl CgroupError {
     /// Did the kernel refuse for lack of permission (an unprivileged user
     /// without a delegated cgroup)?
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            CgroupError::Io { source, .. } | CgroupError::Write { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
     pub fn is_permission_denied(&self) -> bool {
         let errno = match self {
             CgroupError::Io { source, .. } | CgroupError::Write { source, .. } => source.raw_os_error(),

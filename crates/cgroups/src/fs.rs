@@ -44,6 +44,34 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
     std::fs::remove_dir(dir).map_err(io_err("remove", dir))
 }
 
+/// Removes `dir` and every sub-cgroup below it (a container may make its
+/// own, and move processes there), deepest first: a cgroup with children
+/// cannot be removed.
+pub(crate) fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    let mut dirs = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < dirs.len() {
+        let children = subdirs(&dirs[i]);
+        dirs.extend(children);
+        i += 1;
+    }
+    for d in dirs.iter().rev() {
+        remove_dir(d)?;
+    }
+    Ok(())
+}
+
+/// The pids in `dir`'s cgroup and every sub-cgroup below it.
+pub(crate) fn pids_in_tree(dir: &Path) -> Result<Vec<i32>, CgroupError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        out.extend(read_pids(&d.join("cgroup.procs"))?);
+        stack.extend(subdirs(&d));
+    }
+    Ok(out)
+}
+
 /// The pids listed in a `cgroup.procs` (none when the cgroup is gone).
 pub(crate) fn read_pids(file: &Path) -> Result<Vec<i32>, CgroupError> {
     let text = match std::fs::read_to_string(file) {

@@ -91,6 +91,12 @@ pub trait CgroupManager {
     fn freeze(&self) -> Result<(), CgroupError>;
     fn thaw(&self) -> Result<(), CgroupError>;
     fn is_frozen(&self) -> Result<bool, CgroupError>;
+    /// Before create: the container's cgroup, or the ancestor of it, that is
+    /// frozen already. A process placed there stops at once, and create
+    /// would wait for it forever; runc refuses such a cgroup.
+    fn frozen_on_path(&self) -> Option<PathBuf> {
+        None
+    }
     fn stats(&self) -> Result<Stats, CgroupError>;
     /// Removes the directories (waiting briefly while the kernel still sees tasks).
     fn destroy(&self) -> Result<(), CgroupError>;

@@ -10,9 +10,9 @@ use oci_spec::runtime::LinuxResources;
 
 use crate::controllers::{blkio, cpu, cpuset, devices, freezer, hugetlb, memory, network, pids, rdma, unified};
 use crate::error::{io_err, CgroupError};
-use crate::fs::{make_dir, read_pids, remove_dir, write_file};
+use crate::fs::{make_dir, pids_in_tree, remove_tree, write_file};
 use crate::stats::{self, Stats};
-use crate::{CgroupManager, CgroupState, Hierarchy};
+use crate::{CgroupManager, CgroupState, Hierarchy, CGROUP_ROOT};
 
 pub struct V1Manager {
     dirs: Vec<(Hierarchy, PathBuf)>,
@@ -132,7 +132,8 @@ impl CgroupManager for V1Manager {
             .find_map(|c| self.dir(c))
             .or_else(|| self.dirs.first().map(|(_, d)| d.as_path()));
         match dir {
-            Some(d) => read_pids(&d.join("cgroup.procs")),
+            // Sub-cgroups too: a container may make its own and move processes there.
+            Some(d) => pids_in_tree(d),
             None => Ok(Vec::new()),
         }
     }
@@ -149,6 +150,13 @@ impl CgroupManager for V1Manager {
         Ok(self.dir("freezer").is_some_and(freezer::is_frozen_v1))
     }
 
+    fn frozen_on_path(&self) -> Option<PathBuf> {
+        let v1 = self.dirs.iter().find(|(h, _)| h.has("freezer"));
+        // A hybrid host's cgroup2 twin freezes too: the child is cloned into it.
+        let twin = self.unified.as_ref().and_then(|u| freezer::frozen_on_path_v2(Path::new(CGROUP_ROOT), u));
+        v1.and_then(|(h, d)| freezer::frozen_on_path_v1(&h.mount_point, d)).or(twin)
+    }
+
     fn stats(&self) -> Result<Stats, CgroupError> {
         stats::v1(self)
     }
@@ -156,7 +164,7 @@ impl CgroupManager for V1Manager {
     fn destroy(&self) -> Result<(), CgroupError> {
         let mut first_err = None;
         for dir in self.dirs.iter().map(|(_, d)| d).chain(&self.unified) {
-            if let Err(e) = remove_dir(dir) {
+            if let Err(e) = remove_tree(dir) {
                 first_err.get_or_insert(e);
             }
         }

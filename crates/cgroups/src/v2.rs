@@ -10,7 +10,7 @@ use oci_spec::runtime::LinuxResources;
 
 use crate::controllers::{blkio, cpu, cpuset, devices, freezer, hugetlb, memory, network, pids, rdma, unified};
 use crate::error::{io_err, CgroupError};
-use crate::fs::{make_dir, read_file, read_pids, remove_dir, subdirs, write_file};
+use crate::fs::{make_dir, pids_in_tree, read_file, read_pids, remove_tree, write_file};
 use crate::stats::{self, Stats};
 use crate::{CgroupManager, CgroupState};
 
@@ -133,13 +133,7 @@ impl CgroupManager for V2Manager {
     }
 
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.dir.clone()];
-        while let Some(d) = stack.pop() {
-            out.extend(read_pids(&d.join("cgroup.procs"))?);
-            stack.extend(subdirs(&d));
-        }
-        Ok(out)
+        pids_in_tree(&self.dir)
     }
 
     fn freeze(&self) -> Result<(), CgroupError> {
@@ -154,23 +148,16 @@ impl CgroupManager for V2Manager {
         Ok(freezer::is_frozen_v2(&self.dir))
     }
 
+    fn frozen_on_path(&self) -> Option<PathBuf> {
+        freezer::frozen_on_path_v2(&self.root, &self.dir)
+    }
+
     fn stats(&self) -> Result<Stats, CgroupError> {
         stats::v2(&self.dir)
     }
 
     fn destroy(&self) -> Result<(), CgroupError> {
-        // Children first (a container may have made sub-cgroups of its own).
-        let mut dirs = vec![self.dir.clone()];
-        let mut i = 0;
-        while i < dirs.len() {
-            let children = subdirs(&dirs[i]);
-            dirs.extend(children);
-            i += 1;
-        }
-        for d in dirs.iter().rev() {
-            remove_dir(d)?;
-        }
-        Ok(())
+        remove_tree(&self.dir)
     }
 
     fn state(&self) -> CgroupState {

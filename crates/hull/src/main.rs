@@ -242,7 +242,7 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
             if path.exists() {
                 return Err(format!("{} exists; remove it first", path.display()).into());
             }
-            let text = if rootless { spec::rootless_spec_json() } else { spec::DEFAULT_SPEC_JSON.to_string() };
+            let text = if rootless { spec::rootless_spec_json() } else { spec::default_spec_json() };
             std::fs::write(&path, text).map_err(|err| format!("write {}: {err}", path.display()))?;
             Ok(0)
         }

@@ -25,7 +25,8 @@ fn invalid(field: impl Into<String>, msg: impl Into<String>) -> SpecError {
 
 /// The configuration `hull spec` writes: the same container as `runc spec`
 /// (busybox-friendly: `sh`, a read-only rootfs, the usual namespaces, masked
-/// and read-only kernel paths), named for hull.
+/// and read-only kernel paths), named for hull. On a pure cgroup v2 host a
+/// cgroup namespace is added ([`default_spec_json`]).
 pub const DEFAULT_SPEC_JSON: &str = r#"{
 	"ociVersion": "1.0.2-dev",
 	"process": {
@@ -178,9 +179,6 @@ pub const DEFAULT_SPEC_JSON: &str = r#"{
 			},
 			{
 				"type": "mount"
-			},
-			{
-				"type": "cgroup"
 			}
 		],
 		"maskedPaths": [
@@ -206,10 +204,33 @@ pub const DEFAULT_SPEC_JSON: &str = r#"{
 }
 "#;
 
+/// The default configuration for this host, as `hull spec` writes it: as
+/// runc's, it has a cgroup namespace only on a pure cgroup v2 host. On v1 and
+/// hybrid hosts the container sees its cgroup paths from the host's root (an
+/// exec'd process's /proc/self/cgroup names the container's cgroup, which
+/// scripts and runc's own tests look for); a cgroup namespace there is the
+/// config's choice.
+pub fn default_spec_json() -> String {
+    let pure_v2 = matches!(crate::cgroups::detect(), Ok(crate::cgroups::Layout::V2 { .. }));
+    if pure_v2 {
+        with_cgroup_namespace(DEFAULT_SPEC_JSON)
+    } else {
+        DEFAULT_SPEC_JSON.to_string()
+    }
+}
+
+/// The default spec's text with a cgroup namespace after the mount one,
+/// keeping runc's layout (tabs, field order) that a Value would lose.
+fn with_cgroup_namespace(text: &str) -> String {
+    const MOUNT_NS: &str = "\t\t\t{\n\t\t\t\t\"type\": \"mount\"\n\t\t\t}\n";
+    const CGROUP_NS: &str = "\t\t\t{\n\t\t\t\t\"type\": \"cgroup\"\n\t\t\t}\n";
+    text.replacen(MOUNT_NS, &format!("{},\n{CGROUP_NS}", MOUNT_NS.trim_end()), 1)
+}
+
 /// The default configuration as a value, for callers that adjust it (tests,
-/// `spec --rootless`).
+/// `spec --rootless`): [`default_spec_json`]'s, for this host.
 pub fn default_spec() -> serde_json::Value {
-    serde_json::from_str(DEFAULT_SPEC_JSON).expect("the built-in default spec is valid JSON")
+    serde_json::from_str(&default_spec_json()).expect("the built-in default spec is valid JSON")
 }
 
 /// `hull spec --rootless`: the default container for an unprivileged user —
@@ -561,6 +582,20 @@ mod tests {
     fn default_spec_parses() {
         let spec = parse(DEFAULT_SPEC_JSON.as_bytes(), "config.json").unwrap();
         assert_eq!(spec.hostname().as_deref(), Some("hull"));
+    }
+
+    fn namespace_types(text: &str) -> Vec<String> {
+        let spec = parse(text.as_bytes(), "config.json").unwrap();
+        let namespaces = spec.linux().as_ref().unwrap().namespaces().clone().unwrap();
+        namespaces.iter().map(|n| format!("{:?}", n.typ()).to_lowercase()).collect()
+    }
+
+    #[test]
+    fn cgroup_namespace_only_in_the_pure_v2_spec() {
+        assert_eq!(namespace_types(DEFAULT_SPEC_JSON), ["pid", "network", "ipc", "uts", "mount"]);
+        let v2 = with_cgroup_namespace(DEFAULT_SPEC_JSON);
+        assert_eq!(namespace_types(&v2), ["pid", "network", "ipc", "uts", "mount", "cgroup"]);
+        assert!(v2.contains("\t\t\t{\n\t\t\t\t\"type\": \"cgroup\"\n\t\t\t}\n\t\t],"), "{v2}");
     }
 
     #[test]

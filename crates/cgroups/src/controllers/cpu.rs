@@ -41,13 +41,7 @@ pub(crate) fn apply_v1(m: &V1Manager, cpu: &LinuxCpu) -> Result<(), CgroupError>
     if let Some(s) = cpu.shares().filter(|s| *s > 0) {
         write_file(d, "cpu.shares", &s.to_string())?;
     }
-    // Period first: a quota is checked against the current period.
-    if let Some(p) = cpu.period() {
-        write_file(d, "cpu.cfs_period_us", &p.to_string())?;
-    }
-    if let Some(q) = cpu.quota() {
-        write_file(d, "cpu.cfs_quota_us", &q.to_string())?;
-    }
+    write_quota_and_period_v1(d, cpu.quota(), cpu.period())?;
     if let Some(b) = cpu.burst() {
         write_file(d, "cpu.cfs_burst_us", &b.to_string())?;
     }
@@ -59,6 +53,31 @@ pub(crate) fn apply_v1(m: &V1Manager, cpu: &LinuxCpu) -> Result<(), CgroupError>
     }
     if let Some(i) = cpu.idle() {
         write_file(d, "cpu.idle", &i.to_string())?;
+    }
+    Ok(())
+}
+
+/// v1 holds the quota and the period in two files, and the kernel checks
+/// each write against the other's current value and the parent's limit.
+/// Period first: a quota is checked against the current period. But a
+/// shorter period can put the current quota over the parent's share (50 ms
+/// of a 100 ms parent limit over a new 10 ms period): EINVAL. With a quota
+/// coming too, write it first and the period after, as runc does. For a
+/// valid pair one of the two orders always works: if the period cannot go
+/// first, it shrank, and then the new quota is below the old one.
+fn write_quota_and_period_v1(d: &Path, quota: Option<i64>, period: Option<u64>) -> Result<(), CgroupError> {
+    if let Some(p) = period {
+        match write_file(d, "cpu.cfs_period_us", &p.to_string()) {
+            Ok(()) => {}
+            Err(e) if e.errno() == Some(libc::EINVAL) && quota.is_some() => {
+                write_file(d, "cpu.cfs_quota_us", &quota.unwrap_or(-1).to_string())?;
+                return write_file(d, "cpu.cfs_period_us", &p.to_string());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(q) = quota {
+        write_file(d, "cpu.cfs_quota_us", &q.to_string())?;
     }
     Ok(())
 }

@@ -8,9 +8,10 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 use crate::error::CgroupError;
-use crate::fs::write_file;
+use crate::fs::{read_file, write_file};
 
 use super::devices_bpf;
+use super::devices_list::DeviceList;
 
 /// `c 1:3 rwm`, `a *:* rwm`.
 pub fn device_rule(r: &LinuxDeviceCgroup) -> String {
@@ -25,12 +26,23 @@ pub fn device_rule(r: &LinuxDeviceCgroup) -> String {
     format!("{kind} {}:{} {access}", num(r.major()), num(r.minor()))
 }
 
-/// v1: each rule in order, to `devices.allow` or `devices.deny` (`dir`: the
-/// container's directory in the devices hierarchy).
+/// v1 (`dir`: the container's directory in the devices hierarchy): the
+/// rules' effect computed as the kernel keeps it (`devices_list.rs`), and
+/// only the differences from what the cgroup holds now written to
+/// `devices.allow` / `devices.deny`, so that an update of a running
+/// container never denies everything on the way. Read back afterwards: a
+/// rule the kernel took differently must not pass unnoticed.
 pub(crate) fn apply_v1(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
-    for r in rules {
-        let file = if r.allow() { "devices.allow" } else { "devices.deny" };
-        write_file(dir, file, &device_rule(r))?;
+    let target = DeviceList::from_rules(rules)?;
+    let current = DeviceList::parse(&read_file(dir, "devices.list")?)?;
+    for w in current.transition(&target) {
+        write_file(dir, if w.allow { "devices.allow" } else { "devices.deny" }, &w.line)?;
+    }
+    if !DeviceList::parse(&read_file(dir, "devices.list")?)?.holds(&target) {
+        return Err(CgroupError::Invalid {
+            field: "devices",
+            msg: format!("{}: the kernel's list does not match the rules written", dir.join("devices.list").display()),
+        });
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! freezer: pause and resume. v1 writes `freezer.state`; v2 writes
 //! `cgroup.freeze` and reads the result in `cgroup.events`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::CgroupError;
@@ -40,6 +40,25 @@ pub(crate) fn thaw_v1(d: &Path) -> Result<(), CgroupError> {
 
 pub(crate) fn is_frozen_v1(d: &Path) -> bool {
     read_file(d, "freezer.state").map(|s| s.trim() == "FROZEN").unwrap_or(false)
+}
+
+/// v1: the first directory from `d` up to (not including) the hierarchy's
+/// root `mount` that is frozen or freezing; a frozen cgroup's children
+/// report FROZEN too, and directories not made yet are skipped.
+pub(crate) fn frozen_on_path_v1(mount: &Path, d: &Path) -> Option<PathBuf> {
+    d.ancestors()
+        .take_while(|a| a.starts_with(mount) && *a != mount)
+        .find(|a| read_file(a, "freezer.state").is_ok_and(|s| s.trim() != "THAWED"))
+        .map(Path::to_path_buf)
+}
+
+/// v2: the directory from `d` up to (not including) the root `root` whose
+/// `cgroup.freeze` is 1: a freeze holds every cgroup below it.
+pub(crate) fn frozen_on_path_v2(root: &Path, d: &Path) -> Option<PathBuf> {
+    d.ancestors()
+        .take_while(|a| a.starts_with(root) && *a != root)
+        .find(|a| read_file(a, "cgroup.freeze").is_ok_and(|s| s.trim() == "1"))
+        .map(Path::to_path_buf)
 }
 
 /// v2 (`d`: the container's directory).

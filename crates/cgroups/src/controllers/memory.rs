@@ -107,8 +107,11 @@ fn write_limits_v1(d: &Path, limit: Option<i64>, swap: Option<i64>) -> Result<()
 pub(crate) fn apply_v2(d: &Path, mem: &LinuxMemory) -> Result<(), CgroupError> {
     need_v2(d, "memory.max", "memory", "memory")?;
     if let Some(swap) = swap_max(mem.limit(), mem.swap())? {
-        need_v2(d, "memory.swap.max", "memory.swap", "memory (swap accounting)")?;
-        write_file(d, "memory.swap.max", &swap)?;
+        // Without swap accounting there is no swap limit to lift.
+        if swap != "max" || d.join("memory.swap.max").exists() {
+            need_v2(d, "memory.swap.max", "memory.swap", "memory (swap accounting)")?;
+            write_file(d, "memory.swap.max", &swap)?;
+        }
     }
     if let Some(l) = mem.limit() {
         write_file(d, "memory.max", &max_or(l))?;

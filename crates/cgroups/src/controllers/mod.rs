@@ -10,7 +10,7 @@
 //! | `pids.rs` | `pids.max` (checked after a migration) | `pids.max` |
 //! | `blkio.rs` | `blkio.weight`/`blkio.bfq.weight`, `blkio.throttle.*` | `io.weight`/`io.bfq.weight`, `io.max` |
 //! | `hugetlb.rs` | `hugetlb.<size>.limit_in_bytes` | `hugetlb.<size>.max` |
-//! | `devices.rs` | `devices.allow`, `devices.deny` | an eBPF program (`devices_bpf.rs`) |
+//! | `devices.rs` | `devices.allow`, `devices.deny` (only the changes, from `devices_list.rs`) | an eBPF program (`devices_bpf.rs`) |
 //! | `network.rs` | `net_cls.classid`, `net_prio.ifpriomap` | (none: refused) |
 //! | `rdma.rs` | `rdma.max` | `rdma.max` |
 //! | `unified.rs` | (refused) | any file named in `linux.resources.unified` |
@@ -21,6 +21,7 @@ pub mod cpu;
 pub mod cpuset;
 pub mod devices;
 pub mod devices_bpf;
+pub mod devices_list;
 pub mod freezer;
 pub mod hugetlb;
 pub mod memory;

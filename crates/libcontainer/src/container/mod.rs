@@ -123,7 +123,7 @@ pub struct Created {
 /// without `resources` at all) a container still gets only the defaults,
 /// not every device of the host: with CAP_MKNOD it could otherwise make a
 /// node for the host's disk and read it.
-fn device_policy(config: Option<&[LinuxDeviceCgroup]>) -> Vec<LinuxDeviceCgroup> {
+pub(crate) fn device_policy(config: Option<&[LinuxDeviceCgroup]>) -> Vec<LinuxDeviceCgroup> {
     let mut deny_all = LinuxDeviceCgroup::default();
     deny_all.set_allow(false);
     deny_all.set_access(Some("rwm".into()));
@@ -378,6 +378,25 @@ fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
     v
 }
 
+/// Before anything is made: a cgroup that is frozen already (or under a
+/// frozen one) is refused, as runc does: the init would stop as soon as it
+/// is placed there and create would wait for it forever. A cgroup that
+/// already holds processes (another container's, given the same
+/// cgroupsPath) is shared with a warning, as runc 1.1 does (1.2 refuses).
+fn check_cgroup_unused(manager: &dyn CgroupManager) -> Result<(), ContainerError> {
+    if let Some(path) = manager.frozen_on_path() {
+        return Err(CgroupError::Frozen { path }.into());
+    }
+    let pids = manager.pids().unwrap_or_default();
+    if !pids.is_empty() {
+        crate::warn(&format!(
+            "container's cgroup is not empty: {} process(es) found (sharing a cgroup between containers is deprecated; runc 1.2 refuses it)",
+            pids.len()
+        ));
+    }
+    Ok(())
+}
+
 /// `create` (Mode::Create) and the first half of `run` (Mode::Run).
 pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerError> {
     crate::process::note_caller_fds(opts.preserve_fds);
@@ -412,6 +431,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     let layout = cgroups::detect()?;
     let rootless = !nix::unistd::geteuid().is_root();
     let manager = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
+    check_cgroup_unused(manager.as_ref())?;
     let config_resources = linux.and_then(|l| l.resources().as_ref());
     let resources = if rootless {
         // Device access is the user namespace's business without privilege (as runc).
@@ -1003,7 +1023,20 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
-        cg.destroy()?;
+        // With a pid namespace of its own, everything of the container died
+        // with its init: what is still in the cgroup belongs to another
+        // container put in the same one (runc 1.1 allows that, with a
+        // warning). The cgroup stays theirs; this container goes.
+        let others =
+            if st.own_pid_ns && status != Status::Creating { cg.pids().unwrap_or_default() } else { Vec::new() };
+        if others.is_empty() {
+            cg.destroy()?;
+        } else {
+            crate::warn(&format!(
+                "delete {id}: its cgroup is not removed: {} process(es) of another container are still in it",
+                others.len()
+            ));
+        }
     }
     if let Some(list) = &st.poststop_hooks {
         let hs = hook_state(&st, "stopped");

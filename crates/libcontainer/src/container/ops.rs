@@ -105,7 +105,24 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), C
     if status == Status::Stopped {
         return Err(ContainerError::WrongStatus { id: id.into(), status, what: "there is nothing to update" });
     }
-    let (to_apply, merged) = merge_update(st.resources.as_ref(), resources);
+    let mut resources = resources.clone();
+    if let Some(devs) = resources.devices().clone() {
+        // New device rules replace the old ones under the same policy as at
+        // create: deny-all first, the defaults after. (runc 1.1's update
+        // leaves device rules alone; hull applies them, without a window.)
+        let rules = if nix::unistd::geteuid().is_root() { Some(super::device_policy(Some(&devs))) } else { None };
+        resources.set_devices(rules);
+    }
+    if let Some(m) = resources.memory().filter(|m| m.limit() == Some(-1) && m.swap().is_none()) {
+        // As runc: no memory limit and no word about swap means no swap
+        // limit either. The old memory+swap limit would otherwise stay
+        // below an unlimited memory limit, which v1 refuses (EINVAL) and v2
+        // cannot express.
+        let mut m = m;
+        m.set_swap(Some(-1));
+        resources.set_memory(Some(m));
+    }
+    let (to_apply, merged) = merge_update(st.resources.as_ref(), &resources);
     manager(&st)?.apply(&to_apply)?;
     st.resources = Some(merged);
     state::save(&dir, &st)?;
