@@ -495,8 +495,7 @@ pub fn join_session_keyring(name: &CStr) -> SysResult<()> {
     const KEYCTL_SETPERM: libc::c_long = 5;
     const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
     // SAFETY: keyctl with a NUL-terminated name.
-    let id = check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) })?;
-    let _ = id;
+    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) })?;
     // Possessor and user may do everything with it (view, read, write, search, link, setattr).
     // SAFETY: keyctl with integer arguments.
     check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, KEY_SPEC_SESSION_KEYRING, 0x3f3f_0000u32) })?;

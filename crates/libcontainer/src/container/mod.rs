@@ -114,8 +114,6 @@ pub struct Created {
     pub state: ContainerState,
     /// The pty master, when `run` relays a terminal itself.
     pub console: Option<OwnedFd>,
-    /// The child is ours (clone3 parent): waitpid gives its exit status.
-    pub is_child: bool,
 }
 
 /// runc's device policy: every device denied, then config.json's rules,
@@ -764,8 +762,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     cleanup.armed = false;
     drop(cleanup);
     drop(dir_lock);
-    let is_child = !plans.ns.second_fork;
-    Ok(Created { pid, pidfd, dir, state: st, console, is_child })
+    Ok(Created { pid, pidfd, dir, state: st, console })
 }
 
 /// Waits until the process is about to exec (`Exec`), or — with
