@@ -21,8 +21,6 @@
 //! The switch of default (a fresh cgroup inherits "allow all") is the one
 //! disruptive write, and comes first.
 
-use std::collections::BTreeMap;
-
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 use crate::error::CgroupError;
@@ -32,9 +30,8 @@ const WRITE: u8 = 2;
 const MKNOD: u8 = 4;
 
 /// The devices an exception names: block or char, a major and a minor
-/// (`None`: any). Ordered by major, minor, kind, so that the writes come in
-/// a stable order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// (`None`: any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Node {
     major: Option<u32>,
     minor: Option<u32>,
@@ -48,11 +45,42 @@ pub struct Write {
     pub line: String,
 }
 
+/// Exceptions in the order the rules first named them: the runtime-spec
+/// wants entries applied in the listed order, and the kernel's devices.list
+/// keeps that order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Exceptions(Vec<(Node, u8)>);
+
+impl Exceptions {
+    fn get(&self, node: &Node) -> Option<u8> {
+        self.0.iter().find(|(n, _)| n == node).map(|(_, b)| *b)
+    }
+
+    fn add(&mut self, node: Node, bits: u8) {
+        match self.0.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, b)) => *b |= bits,
+            None => self.0.push((node, bits)),
+        }
+    }
+
+    /// Takes `bits` away from `node`'s entry, dropping it when nothing is left.
+    fn take(&mut self, node: &Node, bits: u8) {
+        if let Some((_, b)) = self.0.iter_mut().find(|(n, _)| n == node) {
+            *b &= !bits;
+        }
+        self.0.retain(|(_, b)| *b != 0);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Node, u8)> {
+        self.0.iter().map(|(n, b)| (n, *b))
+    }
+}
+
 /// The default and the exceptions of a v1 devices cgroup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceList {
     allow_all: bool,
-    exceptions: BTreeMap<Node, u8>,
+    exceptions: Exceptions,
 }
 
 fn access_bits(access: &str) -> u8 {
@@ -82,7 +110,7 @@ fn invalid(index: usize, msg: String) -> CgroupError {
 impl DeviceList {
     /// A cgroup where every device is allowed (`allow_all`) or denied.
     fn all(allow_all: bool) -> DeviceList {
-        DeviceList { allow_all, exceptions: BTreeMap::new() }
+        DeviceList { allow_all, exceptions: Exceptions::default() }
     }
 
     /// The list the OCI rules make, applied in order to a cgroup that denies
@@ -108,10 +136,9 @@ impl DeviceList {
             if r.allow() == list.allow_all {
                 list.remove(&node, bits).map_err(|msg| invalid(i, msg))?;
             } else {
-                *list.exceptions.entry(node).or_insert(0) |= bits;
+                list.exceptions.add(node, bits);
             }
         }
-        list.exceptions.retain(|_, bits| *bits != 0);
         Ok(list)
     }
 
@@ -122,7 +149,7 @@ impl DeviceList {
         let wider =
             [Node { major: None, ..*node }, Node { minor: None, ..*node }, Node { major: None, minor: None, ..*node }];
         for w in wider.iter().filter(|w| *w != node) {
-            let overlap = self.exceptions.get(w).copied().unwrap_or(0) & bits;
+            let overlap = self.exceptions.get(w).unwrap_or(0) & bits;
             if overlap != 0 {
                 let verdict = if self.allow_all { "allowed" } else { "denied" };
                 return Err(format!(
@@ -132,12 +159,7 @@ impl DeviceList {
                 ));
             }
         }
-        if let Some(have) = self.exceptions.get_mut(node) {
-            *have &= !bits;
-            if *have == 0 {
-                self.exceptions.remove(node);
-            }
-        }
+        self.exceptions.take(node, bits);
         Ok(())
     }
 
@@ -161,7 +183,7 @@ impl DeviceList {
                 _ => return Err(bad()),
             };
             let node = Node { kind, major: number(major)?, minor: number(minor)? };
-            *list.exceptions.entry(node).or_insert(0) |= access_bits(access);
+            list.exceptions.add(node, access_bits(access));
         }
         Ok(list)
     }
@@ -172,21 +194,21 @@ impl DeviceList {
     /// then only the access that goes, then the access that comes.
     pub fn transition(&self, target: &DeviceList) -> Vec<Write> {
         let mut writes = Vec::new();
-        let empty = BTreeMap::new();
+        let empty = Exceptions::default();
         let old = if self.allow_all || self.allow_all != target.allow_all {
             writes.push(Write { allow: target.allow_all, line: "a *:* rwm".into() });
             &empty
         } else {
             &self.exceptions
         };
-        for (node, bits) in old {
-            let dropped = bits & !target.exceptions.get(node).copied().unwrap_or(0);
+        for (node, bits) in old.iter() {
+            let dropped = bits & !target.exceptions.get(node).unwrap_or(0);
             if dropped != 0 {
                 writes.push(Write { allow: target.allow_all, line: line(node, dropped) });
             }
         }
-        for (node, bits) in &target.exceptions {
-            let gained = bits & !old.get(node).copied().unwrap_or(0);
+        for (node, bits) in target.exceptions.iter() {
+            let gained = bits & !old.get(node).unwrap_or(0);
             if gained != 0 {
                 writes.push(Write { allow: !target.allow_all, line: line(node, gained) });
             }
@@ -198,10 +220,12 @@ impl DeviceList {
     /// cgroup that allows everything only the default can be compared.
     pub fn holds(&self, target: &DeviceList) -> bool {
         if target.allow_all {
-            self.allow_all
-        } else {
-            self == target
+            return self.allow_all;
         }
+        // The same exceptions, in whatever order the kernel lists them.
+        !self.allow_all
+            && self.exceptions.0.len() == target.exceptions.0.len()
+            && target.exceptions.iter().all(|(n, b)| self.exceptions.get(n) == Some(b))
     }
 }
 
@@ -289,7 +313,7 @@ mod tests {
     fn devices_list_is_read_as_the_kernel_writes_it() {
         let l = DeviceList::parse("c *:* m\nb *:* m\nc 1:3 rwm\nc 136:* rwm\n").unwrap();
         assert!(!l.allow_all);
-        assert_eq!(l.exceptions.len(), 4);
+        assert_eq!(l.exceptions.0.len(), 4);
         assert!(DeviceList::parse("x 1:2 r").is_err());
         assert!(DeviceList::parse("").unwrap() == DeviceList::all(false));
     }

@@ -269,7 +269,7 @@ fn build_plans(
         // In a user namespace the container's root may not reach a bind's
         // source (a 0700 directory of the host's root on the way): a
         // privileged parent makes the trees itself, the init only attaches them.
-        let root_propagation = propagation.unwrap_or(nix::mount::MsFlags::MS_SLAVE | nix::mount::MsFlags::MS_REC);
+        let root_propagation = rootfs::build_propagation(propagation);
         let idmapped = mounts.iter().any(|m| m.idmap.is_some());
         let bind_trees = if (in_userns || idmapped) && sys::is_root() {
             let mut userns = rootfs::idmap::UsernsCache::default();

@@ -222,11 +222,17 @@ pub struct RootfsPlan {
 }
 
 impl RootfsPlan {
-    /// The propagation of the container's mount tree: rootfsPropagation, or
-    /// rslave.
+    /// The propagation of the container's mount tree while it is built:
+    /// rootfsPropagation, or rslave. (`unbindable` waits for pivot_root:
+    /// an unbindable `/` could not have the rootfs bound onto itself.)
     pub fn root_propagation(&self) -> MsFlags {
-        self.propagation.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC)
+        build_propagation(self.propagation)
     }
+}
+
+/// See [`RootfsPlan::root_propagation`].
+pub fn build_propagation(rootfs_propagation: Option<MsFlags>) -> MsFlags {
+    rootfs_propagation.filter(|p| !p.contains(MsFlags::MS_UNBINDABLE)).unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC)
 }
 
 /// Makes the mount that holds `rootfs` private (in our mount namespace) if
