@@ -68,8 +68,9 @@ fn exec_returns_the_exit_code() {
 fn exec_of_a_missing_binary_fails_clearly_and_the_container_keeps_running() {
     let c = running(&["sleep", "100"]);
     let r = c.hull(&["exec", "{id}", "no-such-thing"]);
-    assert_eq!(r.code, 127, "{r:?}");
-    assert!(r.stderr.contains("no-such-thing") && r.stderr.contains("not found"), "{r:?}");
+    // runc's status for exec's own failures; podman reads the wording (and makes it 127).
+    assert_eq!(r.code, 255, "{r:?}");
+    assert!(r.stderr.contains(r#"exec: "no-such-thing": executable file not found in $PATH"#), "{r:?}");
     assert_eq!(c.status(), "running");
 }
 
@@ -126,15 +127,32 @@ fn exec_into_stopped_or_paused_container_fails_clearly() {
     let c = running(&["sleep", "100"]);
     c.hull(&["pause", "{id}"]).ok();
     let r = c.hull(&["exec", "{id}", "true"]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("paused"), "{r:?}");
+    assert_eq!(r.code, 255, "runc's status for exec's own failures: {r:?}");
+    assert!(r.stderr.contains("cannot exec in a paused container"), "runc's words: {r:?}");
     c.hull(&["exec", "--ignore-paused", "-d", "{id}", "true"]).ok();
     c.hull(&["resume", "{id}"]).ok();
     c.hull(&["kill", "{id}", "KILL"]).ok();
     c.wait_status("stopped");
     let r = c.hull(&["exec", "{id}", "true"]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("stopped"), "{r:?}");
+    assert_eq!(r.code, 255, "{r:?}");
+    assert!(r.stderr.contains("cannot exec in a stopped container"), "{r:?}");
+}
+
+/// Every failure of exec itself exits 255, as runc's: a missing container, a
+/// pid file that cannot be written, a missing --process file. The program's
+/// own status still passes through.
+#[test]
+fn exec_failures_of_its_own_exit_255() {
+    let c = running(&["sleep", "100"]);
+    assert_eq!(c.hull(&["exec", "{id}", "false"]).code, 1);
+    assert_eq!(c.hull(&["exec", "{id}", "sh", "-c", "exit 42"]).code, 42);
+    let r = c.hull(&["exec", "--pid-file", "/non-existent/directory", "{id}", "true"]);
+    assert_eq!(r.code, 255, "{r:?}");
+    let r = c.hull(&["exec", "--process", "/non-existent/process.json", "{id}"]);
+    assert_eq!(r.code, 255, "{r:?}");
+    let r = c.hull(&["exec", "no-such-container-here", "true"]);
+    assert_eq!(r.code, 255, "{r:?}");
+    assert!(r.stderr.contains("does not exist"), "{r:?}");
 }
 
 #[test]
@@ -245,7 +263,7 @@ fn foreground_run_relays_the_callers_terminal() {
 #[test]
 fn a_failed_exec_leaves_no_zombie_behind() {
     let c = running(&["sleep", "100"]);
-    assert_eq!(c.hull(&["exec", "{id}", "no-such-thing"]).code, 127);
+    assert_eq!(c.hull(&["exec", "{id}", "no-such-thing"]).code, 255);
     // delete must not wait for anyone to reap the failed exec process.
     let t = std::time::Instant::now();
     c.hull(&["delete", "--force", "{id}"]).ok();

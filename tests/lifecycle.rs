@@ -131,7 +131,38 @@ fn start_of_a_running_container_fails_clearly() {
     c.hull(&["start", "{id}"]).ok();
     let r = c.hull(&["start", "{id}"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("running"), "{r:?}");
+    assert!(r.stderr.contains("cannot start an already running container"), "runc's words: {r:?}");
+}
+
+/// A command on a container in the wrong state fails with status 1 and one
+/// line holding runc's phrase for it: engines and scripts match on those.
+#[test]
+fn wrong_state_errors_use_runcs_words() {
+    let c = Container::new(Bundle::busybox(&["sleep", "100"]));
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    let id = c.id.clone();
+    let events_stopped = format!("container with id {id} is not running");
+    let fails = |args: &[&str], phrase: &str| {
+        let r = c.hull(args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: one line: {r:?}");
+        assert!(r.stderr.starts_with("hull: ") && r.stderr.contains(phrase), "{args:?}: {phrase:?} not in {r:?}");
+    };
+    fails(&["resume", "{id}"], "container not paused");
+    c.hull(&["pause", "{id}"]).ok();
+    fails(&["start", "{id}"], "cannot start a container in the paused state");
+    fails(&["pause", "{id}"], "container not running");
+    c.hull(&["resume", "{id}"]).ok();
+    c.hull(&["kill", "{id}", "KILL"]).ok();
+    c.wait_status("stopped");
+    fails(&["start", "{id}"], "cannot start a container that has stopped");
+    fails(&["pause", "{id}"], "container not running");
+    fails(&["resume", "{id}"], "container not paused");
+    fails(&["kill", "{id}"], "container not running");
+    fails(&["update", "--pids-limit", "10", "{id}"], "container not running");
+    fails(&["events", "--stats", "{id}"], &events_stopped);
+    fails(&["events", "{id}"], &events_stopped);
 }
 
 #[test]

@@ -109,6 +109,9 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// The exit status of `exec` when hull itself failed (as runc's).
+const EXEC_FAILED: u8 = 255;
+
 /// An error line and the exit status to leave with.
 struct Failure(String, u8);
 
@@ -194,8 +197,11 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
                 preserve_fds: a.preserve_fds,
                 ignore_paused: a.ignore_paused,
             };
-            // Like a shell: 127 when the program is missing, 126 when it cannot run.
-            container::exec(root, &opts).map_err(|err| Failure(err.to_string(), err.exit_code()))
+            // runc's rule: exec's own failures (a missing program included)
+            // exit 255, so that they never pass for the process's status.
+            // The wording of a missing program stays runc's (`exec: "x":
+            // executable file not found in $PATH`): podman maps that text to 127.
+            container::exec(root, &opts).map_err(|err| Failure(err.to_string(), EXEC_FAILED))
         }
         Command::Pause { id } => container::pause(root, &id).map(|_| 0).map_err(e),
         Command::Resume { id } => container::resume(root, &id).map(|_| 0).map_err(e),

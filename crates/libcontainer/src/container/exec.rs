@@ -165,14 +165,14 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
             return Err(ContainerError::WrongStatus {
                 id: opts.id.clone(),
                 status,
-                what: "there is no running process to join",
+                what: format!("cannot exec in a {status} container"),
             })
         }
         Status::Paused if !opts.ignore_paused => {
             return Err(ContainerError::WrongStatus {
                 id: opts.id.clone(),
                 status,
-                what: "resume it first (or use --ignore-paused)",
+                what: "cannot exec in a paused container (use --ignore-paused to override)".into(),
             })
         }
         _ => {}
@@ -205,10 +205,10 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
     }
 
-    let init = open_init(&st).ok_or(ContainerError::WrongStatus {
+    let init = open_init(&st).ok_or_else(|| ContainerError::WrongStatus {
         id: opts.id.clone(),
         status: Status::Stopped,
-        what: "its init is gone",
+        what: "cannot exec in a stopped container".into(),
     })?;
     let all = namespaces_to_join(st.pid);
     let mut parent_side = all & (CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME));

@@ -60,23 +60,12 @@ pub enum ContainerError {
     Init { message: String, errno: i32 },
     #[error("{op}: {errno}")]
     Sys { op: String, errno: Errno },
+    /// `what` carries runc's own phrase ("container not running", "cannot
+    /// exec in a paused container", …): engines and scripts match on it.
     #[error("container {id} is {status}: {what}")]
-    WrongStatus { id: String, status: Status, what: &'static str },
+    WrongStatus { id: String, status: Status, what: String },
     #[error("{0}")]
     Usage(String),
-}
-
-impl ContainerError {
-    /// The exit status for the CLI: like a shell, 127 when the program was
-    /// not found and 126 when it could not be executed.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ContainerError::Init { errno, .. } if *errno == libc::ENOENT => 127,
-            ContainerError::Init { errno, .. } if *errno == libc::EACCES => 126,
-            ContainerError::Process(ProcessError::NotFound(_)) => 127,
-            _ => 1,
-        }
-    }
 }
 
 pub(crate) fn sys_err(op: impl Into<String>) -> impl FnOnce(Errno) -> ContainerError {
@@ -811,12 +800,15 @@ fn run_poststart(st: &ContainerState) {
 pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     let (dir, lock, st) = state::load_locked(root, id)?;
     let status = st.status(&dir);
-    if status != Status::Created {
-        return Err(ContainerError::WrongStatus {
-            id: id.to_string(),
-            status,
-            what: "only a created container can be started",
-        });
+    let refused = match status {
+        Status::Created => None,
+        Status::Running => Some("cannot start an already running container"),
+        Status::Stopped => Some("cannot start a container that has stopped"),
+        Status::Paused => Some("cannot start a container in the paused state"),
+        Status::Creating => Some("cannot start a container that is still being created"),
+    };
+    if let Some(what) = refused {
+        return Err(ContainerError::WrongStatus { id: id.to_string(), status, what: what.into() });
     }
     let sock = socket::socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
         .map_err(sys_err("create a socket"))?;
@@ -827,7 +819,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
             return Err(ContainerError::WrongStatus {
                 id: id.to_string(),
                 status: Status::Stopped,
-                what: "its init is gone",
+                what: "cannot start a container that has stopped".into(),
             })
         }
         Err(e) => return Err(sys_err("connect to start.sock")(e)),
@@ -912,8 +904,11 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), Contain
     }
     let status = live_status(&dir, &st);
     // "container not running" is the wording the engines' shims recognise.
-    let not_running =
-        || ContainerError::WrongStatus { id: id.to_string(), status: Status::Stopped, what: "container not running" };
+    let not_running = || ContainerError::WrongStatus {
+        id: id.to_string(),
+        status: Status::Stopped,
+        what: "container not running".into(),
+    };
     if status == Status::Stopped {
         return Err(not_running());
     }
@@ -979,14 +974,14 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
             return Err(ContainerError::WrongStatus {
                 id: id.to_string(),
                 status,
-                what: "stop it first or use --force",
+                what: format!("cannot delete container {id} that is not stopped: {status} (use --force)"),
             });
         }
         Status::Creating if !force && st.pid > 0 => {
             return Err(ContainerError::WrongStatus {
                 id: id.to_string(),
                 status,
-                what: "it is still being created; use --force",
+                what: "it is still being created; use --force".into(),
             });
         }
         _ => {}

@@ -22,11 +22,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
     let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
     if status != Status::Running {
-        return Err(ContainerError::WrongStatus {
-            id: id.into(),
-            status,
-            what: "only a running container can be paused",
-        });
+        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "container not running".into() });
     }
     manager(&st)?.freeze()?;
     st.paused = true;
@@ -39,11 +35,7 @@ pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
     let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
     if status != Status::Paused {
-        return Err(ContainerError::WrongStatus {
-            id: id.into(),
-            status,
-            what: "only a paused container can be resumed",
-        });
+        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "container not paused".into() });
     }
     manager(&st)?.thaw()?;
     st.paused = false;
@@ -59,9 +51,24 @@ pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>, ContainerError> {
     Ok(p)
 }
 
+/// `events` of a stopped container: runc's words, which engines' metrics
+/// collectors match.
+fn refuse_stopped(dir: &Path, st: &ContainerState) -> Result<(), ContainerError> {
+    let status = live_status(dir, st);
+    if status == Status::Stopped {
+        return Err(ContainerError::WrongStatus {
+            id: st.id.clone(),
+            status,
+            what: format!("container with id {} is not running", st.id),
+        });
+    }
+    Ok(())
+}
+
 /// One `events --stats` object, in runc's shape.
 pub fn stats(root: &Path, id: &str) -> Result<serde_json::Value, ContainerError> {
-    let (_, st) = state::load(root, id)?;
+    let (dir, st) = state::load(root, id)?;
+    refuse_stopped(&dir, &st)?;
     let s = manager(&st)?.stats()?;
     Ok(serde_json::json!({ "type": "stats", "id": id, "data": s }))
 }
@@ -75,6 +82,7 @@ pub fn events(
     emit: &mut dyn FnMut(serde_json::Value),
 ) -> Result<(), ContainerError> {
     let (dir, st) = state::load(root, id)?;
+    refuse_stopped(&dir, &st)?;
     let cg = manager(&st)?;
     let tick = Duration::from_millis(100).min(interval);
     let mut next_stats = Instant::now();
@@ -103,7 +111,7 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), C
     let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
     if status == Status::Stopped {
-        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "there is nothing to update" });
+        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "container not running".into() });
     }
     let mut resources = resources.clone();
     if let Some(devs) = resources.devices().clone() {
