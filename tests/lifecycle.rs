@@ -269,6 +269,36 @@ fn list_shows_containers_in_table_and_json() {
     assert_eq!(q.stdout.trim(), c.id);
 }
 
+/// Where each key starts in `text`, in the order given (panics if one is missing).
+#[track_caller]
+fn assert_key_order(text: &str, keys: &[&str]) {
+    let at: Vec<usize> =
+        keys.iter().map(|k| text.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k} not in {text}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "keys not in runc's order {keys:?}: {text}");
+}
+
+/// `state` and `list --format json` print runc's struct field order (scripts
+/// match list's line with a glob), annotations only when there are any.
+#[test]
+fn state_and_list_json_keep_runcs_key_order() {
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["annotations"] = json!({"org.example.key": "value"});
+    let c = Container::new(b);
+    c.create().ok();
+    let order = ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "annotations", "owner"];
+    let state = c.hull(&["state", "{id}"]).ok();
+    assert_key_order(&state.stdout, &order);
+    let list = c.hull(&["list", "--format", "json"]).ok();
+    assert!(list.stdout.starts_with("[{\"ociVersion\":"), "{list:?}");
+    assert_key_order(&list.stdout, &order);
+    assert!(list.stdout.contains("\"owner\":\"root\"}]"), "{list:?}");
+
+    let plain = Container::new(Bundle::busybox(&["sleep", "100"]));
+    plain.create().ok();
+    let state = plain.hull(&["state", "{id}"]).ok();
+    assert!(!state.stdout.contains("annotations"), "runc leaves out empty annotations: {state:?}");
+}
+
 #[test]
 fn relative_pid_file_is_resolved_against_the_callers_cwd() {
     let c = Container::new(Bundle::busybox(&["sleep", "100"]));

@@ -53,8 +53,10 @@ pub struct Memory {
     #[serde(rename = "kernelTCP")]
     pub kernel_tcp: MemoryEntry,
     pub raw: BTreeMap<String, u64>,
-    /// OOM kills seen so far (`memory.events` oom_kill, or v1's oom_control).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// OOM kills seen so far (`memory.events` oom_kill, or v1's oom_control),
+    /// for `events` to notice an OOM. Not printed: runc's stats have no such
+    /// field, and scripts wait for an OOM with `grep oom` on the output.
+    #[serde(skip)]
     pub oom_kill: Option<u64>,
 }
 

@@ -156,8 +156,8 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
         }
         Command::Start { id } => container::start(root, &id).map(|_| 0).map_err(e),
         Command::State { id } => {
-            let s = container::state(root, &id).map_err(e)?;
-            out!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+            let (st, status) = container::state(root, &id).map_err(e)?;
+            out!("{}", serde_json::to_string_pretty(&st.oci_state(status)).unwrap_or_default());
             Ok(0)
         }
         Command::Kill { all, id, signal } => {
@@ -208,16 +208,18 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
         Command::Ps { format, id, ps_args } => ps(root, &id, &format, &ps_args),
         Command::Events { stats, interval, id } => {
             if stats {
-                let v = container::stats(root, &id).map_err(e)?;
-                out!("{v}");
+                let s = container::stats(root, &id).map_err(e)?;
+                let event = container::Event { kind: "stats", id: &id, data: Some(&s) };
+                out!("{}", serde_json::to_string(&event).unwrap_or_default());
                 return Ok(0);
             }
             let every =
                 parse_duration(&interval).ok_or_else(|| format!("--interval {interval:?}: use e.g. 5s, 500ms"))?;
             let mut out = std::io::stdout().lock();
-            container::events(root, &id, every, &mut |v| {
+            container::events(root, &id, every, &mut |event| {
                 use std::io::Write;
-                if let Err(err) = writeln!(out, "{v}").and_then(|_| out.flush()) {
+                let line = serde_json::to_string(event).unwrap_or_default();
+                if let Err(err) = writeln!(out, "{line}").and_then(|_| out.flush()) {
                     stdout_failed(err);
                 }
             })
@@ -415,18 +417,15 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
     }
     match format {
         "json" => {
-            let v: Vec<serde_json::Value> = entries
+            let v: Vec<_> = entries
                 .iter()
                 .map(|c| {
-                    let mut j = c.state.oci_json(c.status);
-                    if let Some(o) = j.as_object_mut() {
-                        o.remove("annotations");
-                        o.insert("owner".into(), owner_of(&root.join(&c.state.id)).into());
-                    }
-                    j
+                    let mut s = c.state.oci_state(c.status);
+                    s.owner = owner_of(&root.join(&c.state.id)).into();
+                    s
                 })
                 .collect();
-            out!("{}", serde_json::Value::from(v));
+            out!("{}", serde_json::to_string(&v).unwrap_or_default());
         }
         "table" => {
             let rows: Vec<[String; 6]> = entries

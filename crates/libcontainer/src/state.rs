@@ -185,21 +185,47 @@ impl ContainerState {
         Status::Running
     }
 
-    /// The runtime-spec state object (what `hull state` prints and hooks read).
-    pub fn oci_json(&self, status: Status) -> serde_json::Value {
-        let pid = if status == Status::Stopped { 0 } else { self.pid };
-        serde_json::json!({
-            "ociVersion": self.oci_version,
-            "id": self.id,
-            "status": status.as_str(),
-            "pid": pid,
-            "bundle": self.bundle,
-            "rootfs": self.rootfs,
-            "created": self.created,
-            "owner": self.owner,
-            "annotations": self.annotations,
-        })
+    /// The runtime-spec state, in runc's field order: `hull state` and
+    /// `list --format json` print it, and scripts match that text.
+    pub fn oci_state(&self, status: Status) -> OciState<'_> {
+        OciState {
+            oci_version: &self.oci_version,
+            id: &self.id,
+            pid: if status == Status::Stopped { 0 } else { self.pid },
+            status,
+            bundle: &self.bundle,
+            rootfs: &self.rootfs,
+            created: &self.created,
+            annotations: &self.annotations,
+            owner: std::borrow::Cow::Borrowed(&self.owner),
+        }
     }
+
+    /// The same as a JSON value (what hooks read on stdin).
+    pub fn oci_json(&self, status: Status) -> serde_json::Value {
+        serde_json::to_value(self.oci_state(status)).unwrap_or_default()
+    }
+}
+
+fn no_annotations(a: &&HashMap<String, String>) -> bool {
+    a.is_empty()
+}
+
+/// runc's `state` object: its Go struct's field order (ociVersion, id, pid,
+/// status, bundle, rootfs, created, annotations when there are any, owner).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciState<'a> {
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: Status,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub created: &'a str,
+    #[serde(skip_serializing_if = "no_annotations")]
+    pub annotations: &'a HashMap<String, String>,
+    pub owner: std::borrow::Cow<'a, str>,
 }
 
 /// `<root>/<id>`, after validating both.

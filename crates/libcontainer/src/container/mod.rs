@@ -6,7 +6,7 @@ mod exec;
 mod ops;
 
 pub use exec::{exec, ExecOptions};
-pub use ops::{events, features, pause, pids, resume, stats, update};
+pub use ops::{events, features, pause, pids, resume, stats, update, Event};
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -834,11 +834,11 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     Ok(())
 }
 
-/// `state`: the runtime-spec JSON.
-pub fn state(root: &Path, id: &str) -> Result<serde_json::Value, ContainerError> {
+/// `state`: what is stored, and the live status (print `oci_state` of them).
+pub fn state(root: &Path, id: &str) -> Result<(ContainerState, Status), ContainerError> {
     let (dir, st) = state::load(root, id)?;
     let status = live_status(&dir, &st);
-    Ok(st.oci_json(status))
+    Ok((st, status))
 }
 
 /// The status, with pause read from the freezer rather than remembered.

@@ -5,9 +5,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use oci_spec::runtime::LinuxResources;
+use serde::Serialize;
 
 use super::{live_status, ContainerError};
-use crate::cgroups::{self, CgroupManager};
+use crate::cgroups::{self, CgroupManager, Stats};
 use crate::state::{self, ContainerState, Status};
 
 fn manager(st: &ContainerState) -> Result<Box<dyn CgroupManager>, ContainerError> {
@@ -65,12 +66,23 @@ fn refuse_stopped(dir: &Path, st: &ContainerState) -> Result<(), ContainerError>
     Ok(())
 }
 
-/// One `events --stats` object, in runc's shape.
-pub fn stats(root: &Path, id: &str) -> Result<serde_json::Value, ContainerError> {
+/// One line of `events`, in the field order of runc's `types.Event`
+/// (`{"type":"stats","id":…,"data":{…}}`, `{"type":"oom","id":…}`):
+/// scripts match its beginning textually.
+#[derive(Debug, Serialize)]
+pub struct Event<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<&'a Stats>,
+}
+
+/// `events --stats`: the usage once.
+pub fn stats(root: &Path, id: &str) -> Result<Stats, ContainerError> {
     let (dir, st) = state::load(root, id)?;
     refuse_stopped(&dir, &st)?;
-    let s = manager(&st)?.stats()?;
-    Ok(serde_json::json!({ "type": "stats", "id": id, "data": s }))
+    Ok(manager(&st)?.stats()?)
 }
 
 /// `events`: calls `emit` with a stats event every `interval` and an `oom`
@@ -79,7 +91,7 @@ pub fn events(
     root: &Path,
     id: &str,
     interval: Duration,
-    emit: &mut dyn FnMut(serde_json::Value),
+    emit: &mut dyn FnMut(&Event<'_>),
 ) -> Result<(), ContainerError> {
     let (dir, st) = state::load(root, id)?;
     refuse_stopped(&dir, &st)?;
@@ -91,12 +103,12 @@ pub fn events(
         let stats = cg.stats()?;
         if let Some(n) = stats.memory.oom_kill {
             if n > ooms {
-                emit(serde_json::json!({ "type": "oom", "id": id }));
+                emit(&Event { kind: "oom", id, data: None });
             }
             ooms = n;
         }
         if Instant::now() >= next_stats {
-            emit(serde_json::json!({ "type": "stats", "id": id, "data": stats }));
+            emit(&Event { kind: "stats", id, data: Some(&stats) });
             next_stats += interval;
         }
         if live_status(&dir, &st) == Status::Stopped {
