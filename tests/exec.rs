@@ -106,6 +106,17 @@ fn exec_process_json_like_containerd() {
     assert_eq!(r.stdout, "from-json b\n2\n");
 }
 
+/// runc takes a process JSON without `user` (or `cwd`) as Go's zero values:
+/// root, in `/`. runc's tty.bats passes such a file.
+#[test]
+fn exec_process_json_without_user_runs_as_root() {
+    let c = running(&["sleep", "100"]);
+    let p = c.bundle.dir.join("process.json");
+    std::fs::write(&p, json!({"args": ["sh", "-c", "id -u; id -g; pwd"], "env": ["PATH=/bin"]}).to_string()).unwrap();
+    let r = c.hull(&["exec", "--process", p.to_str().unwrap(), "{id}"]).ok();
+    assert_eq!(r.stdout, "0\n0\n/\n");
+}
+
 #[test]
 fn exec_detached_writes_the_pid_file() {
     let c = running(&["sleep", "100"]);

@@ -54,10 +54,7 @@ fn usage(msg: impl Into<String>) -> ContainerError {
 fn build_process(opts: &ExecOptions, config_process: Option<&Process>) -> Result<Process, ContainerError> {
     if let Some(f) = &opts.process_file {
         let text = std::fs::read(f).map_err(|e| usage(format!("--process {}: {e}", f.display())))?;
-        let mut de = serde_json::Deserializer::from_slice(&text);
-        let p: Process = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| usage(format!("--process {}: {}: {}", f.display(), e.path(), e.inner())))?;
-        return Ok(p);
+        return parse_process_json(&text).map_err(|e| usage(format!("--process {}: {e}", f.display())));
     }
     if opts.args.is_empty() {
         return Err(usage("exec needs a command (or --process FILE)"));
@@ -128,6 +125,18 @@ fn build_process(opts: &ExecOptions, config_process: Option<&Process>) -> Result
         p.set_selinux_label(Some(l.clone()));
     }
     Ok(p)
+}
+
+/// An OCI process JSON, with runc's (Go's) zero values for what it leaves
+/// out: no `user` is uid 0, gid 0; no `cwd` is `/` (where joining the mount
+/// namespace leaves the process).
+fn parse_process_json(text: &[u8]) -> Result<Process, String> {
+    let mut v: serde_json::Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    if let Some(o) = v.as_object_mut() {
+        o.entry("user").or_insert_with(|| serde_json::json!({}));
+        o.entry("cwd").or_insert_with(|| "/".into());
+    }
+    serde_path_to_error::deserialize(v).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
 
 /// Namespaces of `pid` that differ from ours, as setns flags.
@@ -341,6 +350,18 @@ mod tests {
         for set in [caps.inheritable(), caps.ambient()] {
             assert!(!set.as_ref().is_some_and(|s| s.contains(&Capability::NetAdmin)));
         }
+    }
+
+    #[test]
+    fn process_json_without_user_or_cwd_takes_runcs_zero_values() {
+        let p = parse_process_json(br#"{"args": ["true"], "terminal": true}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (0, 0));
+        assert_eq!(p.cwd(), Path::new("/"));
+        let p = parse_process_json(br#"{"args": ["true"], "user": {"uid": 7}, "cwd": "/tmp"}"#).unwrap();
+        assert_eq!((p.user().uid(), p.user().gid()), (7, 0));
+        assert_eq!(p.cwd(), Path::new("/tmp"));
+        let e = parse_process_json(br#"{"args": ["true"], "user": {"uid": "root"}}"#).unwrap_err();
+        assert!(e.starts_with("user.uid: "), "{e}");
     }
 
     #[test]
