@@ -123,6 +123,32 @@ fn update_raises_the_pids_limit_of_a_running_container() {
     c.hull(&["exec", "{id}", "sh", "-c", "sleep 0.1 & wait"]).ok();
 }
 
+/// runc's `update` spellings: `-1` lifts a limit (memory, and with it
+/// memory+swap; the CFS quota; pids), `--cpu-share`, flags after the id.
+#[test]
+fn update_minus_one_lifts_limits_as_runcs_does() {
+    let b = with_resources(
+        &["sleep", "100"],
+        json!({"memory": {"limit": 50 << 20, "swap": 92 << 20}, "cpu": {"quota": 50000, "period": 100000},
+               "pids": {"limit": 20}}),
+    );
+    let c = Container::new(b);
+    c.create().ok();
+    c.hull(&["start", "{id}"]).ok();
+    c.hull(&["update", "{id}", "--memory", "-1"]).ok();
+    c.hull(&["update", "{id}", "--cpu-quota", "-1", "--pids-limit", "-1", "--cpu-share", "200"]).ok();
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory").is_dir();
+    let files = if v1 {
+        "memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes cpu/cpu.cfs_quota_us pids/pids.max cpu/cpu.shares"
+    } else {
+        "memory.max memory.swap.max cpu.max pids.max cpu.weight"
+    };
+    let r = c.hull(&["exec", "{id}", "sh", "-c", &format!("cd /sys/fs/cgroup && cat {files}")]).ok();
+    let want =
+        if v1 { "9223372036854771712\n9223372036854771712\n-1\nmax\n200\n" } else { "max\nmax\nmax 100000\nmax\n8\n" };
+    assert_eq!(r.stdout, want, "{r:?}");
+}
+
 #[test]
 fn cpuset_shows_in_cpus_allowed_list() {
     let b = with_resources(&[], json!({"cpu": {"cpus": "1"}}));

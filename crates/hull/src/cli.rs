@@ -106,37 +106,62 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+/// `update`'s flags, spelled as runc's. Every value may start with `-` (as
+/// with Go's flag package): `-1` means "unlimited" wherever runc takes it
+/// (the memory values, `--cpu-quota`, `--cpu-rt-runtime`, `--pids-limit`).
 #[derive(Args, Clone, Debug, PartialEq)]
 pub struct UpdateArgs {
     /// LinuxResources JSON from a file, or - for stdin.
-    #[arg(short, long, value_name = "FILE|-")]
+    #[arg(short, long, value_name = "FILE|-", allow_hyphen_values = true)]
     pub resources: Option<String>,
-    #[arg(long)]
-    pub memory: Option<String>,
-    #[arg(long = "memory-swap")]
-    pub memory_swap: Option<String>,
-    #[arg(long = "memory-reservation")]
-    pub memory_reservation: Option<String>,
-    #[arg(long = "kernel-memory")]
-    pub kernel_memory: Option<String>,
-    #[arg(long = "cpu-quota")]
-    pub cpu_quota: Option<i64>,
-    #[arg(long = "cpu-period")]
-    pub cpu_period: Option<u64>,
-    #[arg(long = "cpu-shares")]
-    pub cpu_shares: Option<u64>,
-    #[arg(long = "cpu-rt-period")]
-    pub cpu_rt_period: Option<u64>,
-    #[arg(long = "cpu-rt-runtime")]
-    pub cpu_rt_runtime: Option<i64>,
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    #[arg(long = "cpuset-mems")]
-    pub cpuset_mems: Option<String>,
-    #[arg(long = "pids-limit")]
-    pub pids_limit: Option<i64>,
-    #[arg(long = "blkio-weight")]
+    /// Specifies per cgroup weight, range is from 10 to 1000.
+    #[arg(long = "blkio-weight", allow_hyphen_values = true)]
     pub blkio_weight: Option<u16>,
+    /// CPU CFS period to be used for hardcapping (in usecs). 0 to use system default.
+    #[arg(long = "cpu-period", allow_hyphen_values = true)]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period; -1 for none.
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU shares (relative weight vs. other containers).
+    #[arg(long = "cpu-share", visible_alias = "cpu-shares", allow_hyphen_values = true)]
+    pub cpu_shares: Option<u64>,
+    /// CPU realtime period to be used for hardcapping (in usecs). 0 to use system default.
+    #[arg(long = "cpu-rt-period", allow_hyphen_values = true)]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period.
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPU(s) to use.
+    #[arg(long = "cpuset-cpus", allow_hyphen_values = true)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory node(s) to use.
+    #[arg(long = "cpuset-mems", allow_hyphen_values = true)]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (in bytes, or with a k/m/g/t/p suffix); -1 for none (swap too, unless given).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory reservation or soft_limit (in bytes).
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Total memory usage (memory + swap); set '-1' to enable unlimited swap.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Kernel memory limit (ignored by kernels that no longer have it).
+    #[arg(long = "kernel-memory", hide = true, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer memory limit (ignored by kernels that no longer have it).
+    #[arg(long = "kernel-memory-tcp", hide = true, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+    /// Maximum number of pids allowed in the container; -1 for none.
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Intel RDT/CAT L3 cache schema (refused: hull has no Intel RDT support).
+    #[arg(long = "l3-cache-schema", allow_hyphen_values = true)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema (refused: hull has no Intel RDT support).
+    #[arg(long = "mem-bw-schema", allow_hyphen_values = true)]
+    pub mem_bw_schema: Option<String>,
     pub id: String,
 }
 

@@ -272,25 +272,49 @@ fn parse_duration(s: &str) -> Option<std::time::Duration> {
     (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
-/// `128M`, `1g`, `-1`, plain bytes.
-fn parse_bytes(s: &str) -> Result<i64, String> {
+/// A size as runc reads one (docker/go-units' RAMInBytes): `-1` for
+/// unlimited, else a number, an optional space, an optional k/m/g/t/p
+/// (binary multiples, any case), an optional `i` and an optional `b`:
+/// `64M`, `1.5g`, `50MiB`, `4096`.
+fn parse_bytes(flag: &str, s: &str) -> Result<i64, String> {
     if s == "-1" {
         return Ok(-1);
     }
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.trim_end_matches('b');
-    let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        Some('t') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
+    let bad = || format!("invalid value for {flag}: {s:?} is not a size (e.g. 64M, or -1 for unlimited)");
+    let t = s.to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let t = t.strip_suffix('i').unwrap_or(t);
+    let (num, shift) = match t.as_bytes().last() {
+        Some(b'k') => (&t[..t.len() - 1], 10),
+        Some(b'm') => (&t[..t.len() - 1], 20),
+        Some(b'g') => (&t[..t.len() - 1], 30),
+        Some(b't') => (&t[..t.len() - 1], 40),
+        Some(b'p') => (&t[..t.len() - 1], 50),
+        _ => (t, 0),
     };
-    num.parse::<i64>().map(|n| n * mult).map_err(|_| format!("{s:?} is not a size (e.g. 64M)"))
+    let num = num.strip_suffix(' ').unwrap_or(num);
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(bad());
+    }
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let bytes = n * (1u64 << shift) as f64;
+    if !(0.0..9.2e18).contains(&bytes) {
+        return Err(bad());
+    }
+    Ok(bytes as i64)
 }
 
 fn update_resources(a: &UpdateArgs) -> Result<oci_spec::runtime::LinuxResources, String> {
     use oci_spec::runtime::LinuxResources;
+    // runc's words when the host has no RDT; hull has none anywhere.
+    if a.l3_cache_schema.is_some() {
+        return Err("--l3-cache-schema: Intel RDT/CAT: l3 cache schema is not enabled (hull has no Intel RDT)".into());
+    }
+    if a.mem_bw_schema.is_some() {
+        return Err(
+            "--mem-bw-schema: Intel RDT/MBA: memory bandwidth schema is not enabled (hull has no Intel RDT)".into()
+        );
+    }
     let mut v = match a.resources.as_deref() {
         Some("-") => {
             let mut text = String::new();
@@ -314,17 +338,16 @@ fn update_resources(a: &UpdateArgs) -> Result<oci_spec::runtime::LinuxResources,
         }
         cur[path[path.len() - 1]] = value;
     };
-    if let Some(m) = &a.memory {
-        set(&["memory", "limit"], parse_bytes(m)?.into());
-    }
-    if let Some(m) = &a.memory_swap {
-        set(&["memory", "swap"], parse_bytes(m)?.into());
-    }
-    if let Some(m) = &a.memory_reservation {
-        set(&["memory", "reservation"], parse_bytes(m)?.into());
-    }
-    if let Some(m) = &a.kernel_memory {
-        set(&["memory", "kernel"], parse_bytes(m)?.into());
+    for (flag, value, field) in [
+        ("--memory", &a.memory, "limit"),
+        ("--memory-swap", &a.memory_swap, "swap"),
+        ("--memory-reservation", &a.memory_reservation, "reservation"),
+        ("--kernel-memory", &a.kernel_memory, "kernel"),
+        ("--kernel-memory-tcp", &a.kernel_memory_tcp, "kernelTCP"),
+    ] {
+        if let Some(m) = value {
+            set(&["memory", field], parse_bytes(flag, m)?.into());
+        }
     }
     if let Some(q) = a.cpu_quota {
         set(&["cpu", "quota"], q.into());
@@ -457,4 +480,58 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
         other => return Err(format!("--format {other:?}: use table or json").into()),
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_runc_reads_them() {
+        let ok = |s: &str| parse_bytes("--memory", s).unwrap();
+        assert_eq!(ok("-1"), -1);
+        assert_eq!(ok("4096"), 4096);
+        assert_eq!(ok("50M"), 50 << 20);
+        assert_eq!(ok("50m"), 50 << 20);
+        assert_eq!(ok("50MB"), 50 << 20);
+        assert_eq!(ok("50MiB"), 50 << 20);
+        assert_eq!(ok("1.5g"), 3 << 29);
+        assert_eq!(ok("2 k"), 2048);
+        for bad in ["", "-2", "M", "10x", "1e3", "--1"] {
+            assert!(parse_bytes("--memory", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn update_flags_take_minus_one_after_the_id_and_runcs_spelling() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "hull",
+            "update",
+            "ct",
+            "--memory-swap",
+            "-1",
+            "--cpu-quota",
+            "-1",
+            "--pids-limit",
+            "-1",
+            "--cpu-share",
+            "200",
+            "--memory",
+            "-1",
+        ])
+        .unwrap();
+        let Some(Command::Update(a)) = cli.command else { panic!("not update") };
+        assert_eq!(a.id, "ct");
+        let r = update_resources(&a).unwrap();
+        let m = r.memory().unwrap();
+        assert_eq!((m.limit(), m.swap()), (Some(-1), Some(-1)));
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(-1));
+        assert_eq!(r.cpu().as_ref().unwrap().shares(), Some(200));
+        assert_eq!(r.pids().unwrap().limit(), -1);
+        let old = Cli::try_parse_from(["hull", "update", "--cpu-shares", "3", "ct"]).unwrap();
+        let Some(Command::Update(a)) = old.command else { panic!("not update") };
+        assert_eq!(a.cpu_shares, Some(3), "hull's old spelling stays an alias");
+        assert!(Cli::try_parse_from(["hull", "update", "--cpu-period", "-1", "ct"]).is_err(), "unsigned, as runc's");
+    }
 }
