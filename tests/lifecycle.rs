@@ -417,3 +417,14 @@ fn help_describes_every_command_and_completions_cover_them() {
         );
     }
 }
+
+/// An unknown command, with or without -h: runc's line and status.
+#[test]
+fn unknown_command_has_no_help_topic() {
+    for args in [&["foo", "-h"][..], &["foo"]] {
+        let out = std::process::Command::new(hull_bin()).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert_eq!(err, "hull: No help topic for 'foo'\n", "{args:?}");
+    }
+}

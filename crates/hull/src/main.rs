@@ -42,10 +42,7 @@ fn main() -> ExitCode {
     };
     let cli = match parsed {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
-        }
+        Err(e) => return clap_failed(&e),
     };
     // Before hull opens anything (the log file, sockets): which descriptors
     // in the --preserve-fds range are the caller's.
@@ -79,6 +76,20 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Help, or a command line clap refused. An unknown command gets runc's
+/// words and status (`No help topic for 'foo'`, 3), with or without `-h`.
+fn clap_failed(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::InvalidSubcommand {
+        if let Some(ContextValue::String(name)) = e.get(ContextKind::InvalidSubcommand) {
+            eprintln!("hull: No help topic for '{name}'");
+            return ExitCode::from(3);
+        }
+    }
+    let _ = e.print();
+    ExitCode::from(if e.use_stderr() { 1 } else { 0 })
 }
 
 /// runc's rule: an unprivileged user keeps state under $XDG_RUNTIME_DIR.
