@@ -78,6 +78,17 @@ fn executable_not_found_names_it() {
     c.assert_gone();
 }
 
+/// cgroup v2 settings on a v1 host: refused in runc's words.
+#[test]
+fn unified_resources_on_cgroup_v1_are_an_invalid_configuration() {
+    if !std::path::Path::new("/sys/fs/cgroup/memory").is_dir() {
+        return; // a pure cgroup v2 host takes them
+    }
+    let mut b = Bundle::busybox(&["true"]);
+    b.config["linux"]["resources"]["unified"] = json!({"memory.max": "10000000"});
+    create_fails(b, &["linux.resources.unified", "invalid configuration: cannot use unified on cgroup v1"]);
+}
+
 #[test]
 fn unknown_namespace_type() {
     let mut b = Bundle::busybox(&["true"]);

@@ -10,7 +10,8 @@ pub(crate) fn apply_v1(u: &HashMap<String, String>) -> Result<(), CgroupError> {
     if !u.is_empty() {
         return Err(CgroupError::Invalid {
             field: "unified",
-            msg: "cgroup v2 settings given, but this host's controllers are cgroup v1".into(),
+            // runc's words: engines and scripts look for "invalid configuration".
+            msg: "invalid configuration: cannot use unified on cgroup v1 (this host's controllers are v1)".into(),
         });
     }
     Ok(())
