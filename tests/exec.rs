@@ -117,6 +117,83 @@ fn exec_process_json_without_user_runs_as_root() {
     assert_eq!(r.stdout, "0\n0\n/\n");
 }
 
+/// Sub-cgroups made for a test, removed (deepest first) before the container
+/// is deleted, even when the test fails.
+struct SubCgroups(Vec<std::path::PathBuf>);
+
+impl Drop for SubCgroups {
+    fn drop(&mut self) {
+        for d in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// `exec --cgroup` (runc 1.1): the process joins an existing sub-cgroup of
+/// the container's, in every hierarchy or per controller; `..`, a missing
+/// sub-cgroup and an unknown controller are refused with runc's words.
+#[test]
+fn exec_cgroup_joins_a_sub_cgroup() {
+    let c = running(&["sleep", "100"]);
+    let dirs = cgroup_dirs_named(&c.id);
+    assert!(!dirs.is_empty());
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory").is_dir();
+    let mut made = SubCgroups(Vec::new());
+    for d in &dirs {
+        made.0.push(d.join("sub"));
+        if d.starts_with("/sys/fs/cgroup/memory") {
+            made.0.push(d.join("m"));
+        }
+    }
+    for d in &made.0 {
+        std::fs::create_dir(d).unwrap();
+    }
+    // What the process sees of its cgroups (with or without a cgroup
+    // namespace): the container's own, and with `sub` appended where asked.
+    let cgroups = |args: &[&str]| -> Vec<String> {
+        let mut cmd = vec!["exec"];
+        cmd.extend_from_slice(args);
+        cmd.extend_from_slice(&["{id}", "cat", "/proc/self/cgroup"]);
+        c.hull(&cmd).ok().stdout.lines().map(str::to_string).collect()
+    };
+    let own = cgroups(&[]);
+    let with = |line: &str, sub: &str| match line.rsplit_once(':') {
+        Some((head, "/")) => format!("{head}:/{sub}"),
+        Some((head, path)) => format!("{head}:{path}/{sub}"),
+        None => line.to_string(),
+    };
+    assert_eq!(
+        cgroups(&["--cgroup", "sub"]),
+        own.iter().map(|l| with(l, "sub")).collect::<Vec<_>>(),
+        "every hierarchy"
+    );
+    assert_eq!(cgroups(&["--cgroup", "/"]), own, "/ is the container's cgroup");
+    if v1 {
+        let want: Vec<String> = own
+            .iter()
+            .map(|l| {
+                if l.contains(":memory:") {
+                    with(l, "m")
+                } else if l.contains(":pids:") {
+                    with(l, "sub")
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+        assert_eq!(cgroups(&["--cgroup", "memory:m", "--cgroup", "pids:sub"]), want, "per controller");
+    }
+    for (arg, words) in [
+        ("..", ".. is not a sub cgroup path"),
+        ("nonexistent", "/nonexistent/cgroup.procs: no such file"),
+        ("whaaat:/", "unknown controller whaaat"),
+    ] {
+        let r = c.hull(&["exec", "--cgroup", arg, "{id}", "true"]);
+        assert_eq!(r.code, 255, "{arg}: {r:?}");
+        assert!(r.stderr.contains(words), "{arg}: {words:?} not in {r:?}");
+    }
+}
+
 #[test]
 fn exec_detached_writes_the_pid_file() {
     let c = running(&["sleep", "100"]);

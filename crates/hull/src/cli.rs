@@ -101,6 +101,10 @@ pub struct ExecArgs {
     /// Allow exec into a paused container.
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
+    /// Run the process in an existing sub-cgroup of the container's: PATH in
+    /// every hierarchy, or per controller (repeatable).
+    #[arg(long = "cgroup", value_name = "[CONTROLLER[,CONTROLLER]:]PATH")]
+    pub cgroup: Vec<String>,
     pub id: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -435,6 +439,7 @@ pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
                 process_label: None,
                 preserve_fds: count("preserve-fds")?,
                 ignore_paused: on("ignore-paused"),
+                cgroup: Vec::new(),
                 id: id.to_string(),
                 command: command.iter().map(|s| s.to_string()).collect(),
             })

@@ -207,6 +207,7 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
                 process_label: a.process_label,
                 preserve_fds: a.preserve_fds,
                 ignore_paused: a.ignore_paused,
+                sub_cgroups: a.cgroup,
             };
             // runc's rule: exec's own failures (a missing program included)
             // exit 255, so that they never pass for the process's status.

@@ -43,6 +43,9 @@ pub struct ExecOptions {
     pub process_label: Option<String>,
     pub preserve_fds: u32,
     pub ignore_paused: bool,
+    /// `--cgroup [controller[,controller]:]path`: run in an existing
+    /// sub-cgroup of the container's (runc 1.1's flag).
+    pub sub_cgroups: Vec<String>,
 }
 
 fn usage(msg: impl Into<String>) -> ContainerError {
@@ -139,6 +142,93 @@ fn parse_process_json(text: &[u8]) -> Result<Process, String> {
     serde_path_to_error::deserialize(v).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
 
+/// `--cgroup` values as runc reads them: `path` alone (every hierarchy;
+/// the only form on cgroup v2), or `controller[,controller]:path`, repeated.
+/// The key "" stands for "every hierarchy".
+fn parse_sub_cgroups(args: &[String]) -> Result<Vec<(String, String)>, ContainerError> {
+    let mut out = Vec::new();
+    for a in args {
+        match a.split(':').collect::<Vec<_>>()[..] {
+            [path] if args.len() == 1 => out.push((String::new(), path.to_string())),
+            [_] => return Err(usage(format!("invalid --cgroup argument: {a} (missing <controller>: prefix)"))),
+            [ctrls, path] => out.extend(ctrls.split(',').map(|c| (c.to_string(), path.to_string()))),
+            _ => return Err(usage(format!("invalid --cgroup argument: {a}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// `base/sub`, refused when `sub` climbs out of `base` (`..`). An absolute
+/// `sub` counts from `base`: `/` is the container's own cgroup.
+fn join_sub(base: &Path, sub: &str) -> Result<PathBuf, ContainerError> {
+    use std::path::Component;
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in Path::new(sub).components() {
+        match c {
+            Component::Normal(n) => parts.push(n),
+            Component::ParentDir if parts.pop().is_some() => {}
+            Component::ParentDir => return Err(usage(format!("--cgroup: {sub} is not a sub cgroup path"))),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(parts.iter().fold(base.to_path_buf(), |p, n| p.join(n)))
+}
+
+/// The cgroup directories `exec --cgroup` puts the process in: the
+/// container's, with the sub-cgroups named joined per hierarchy. They must
+/// exist (the process is added to them, nothing is created).
+fn sub_cgroup(of: &cgroups::CgroupState, args: &[String]) -> Result<cgroups::CgroupState, ContainerError> {
+    use cgroups::CgroupState;
+    let subs = parse_sub_cgroups(args)?;
+    let everywhere = subs.iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p.as_str());
+    let mut state = of.clone();
+    match &mut state {
+        CgroupState::V2 { dir } => match (everywhere, subs.first()) {
+            (Some(p), _) => *dir = join_sub(dir, p)?,
+            (None, Some((c, _))) => {
+                return Err(usage(format!("--cgroup: unknown controller {c} (cgroup v2 has one hierarchy)")))
+            }
+            (None, None) => {}
+        },
+        CgroupState::V1 { dirs, unified } => {
+            if let Some((c, _)) = subs.iter().find(|(c, _)| !c.is_empty() && !dirs.iter().any(|(h, _)| h.has(c))) {
+                return Err(usage(format!("--cgroup: unknown controller {c}")));
+            }
+            for (h, d) in dirs.iter_mut() {
+                let mut paths = subs.iter().filter(|(c, _)| c.is_empty() || h.has(c)).map(|(_, p)| p);
+                if let Some(p) = paths.next() {
+                    if paths.any(|q| q != p) {
+                        let names = h.controllers.join(",");
+                        return Err(usage(format!("--cgroup: two sub-cgroups given for the {names} hierarchy")));
+                    }
+                    *d = join_sub(d, p)?;
+                }
+            }
+            if let (Some(p), Some(u)) = (everywhere, unified) {
+                *u = join_sub(u, p)?;
+            }
+        }
+    }
+    for d in state_dirs(&state) {
+        if !d.join("cgroup.procs").exists() {
+            return Err(usage(format!(
+                "--cgroup: adding pid to cgroups: {}/cgroup.procs: no such file or directory",
+                d.display()
+            )));
+        }
+    }
+    Ok(state)
+}
+
+fn state_dirs(s: &cgroups::CgroupState) -> Vec<&Path> {
+    match s {
+        cgroups::CgroupState::V1 { dirs, unified } => {
+            dirs.iter().map(|(_, d)| d.as_path()).chain(unified.as_deref()).collect()
+        }
+        cgroups::CgroupState::V2 { dir } => vec![dir.as_path()],
+    }
+}
+
 /// Namespaces of `pid` that differ from ours, as setns flags.
 fn namespaces_to_join(pid: i32) -> CloneFlags {
     const KINDS: [(&str, CloneFlags); 8] = [
@@ -227,7 +317,13 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         parent_side |= CloneFlags::CLONE_NEWUSER;
     }
     let child_side = all - parent_side;
-    let cg = st.cgroup.as_ref().map(cgroups::from_state);
+    let cg_state = match (&st.cgroup, opts.sub_cgroups.is_empty()) {
+        (Some(c), true) => Some(c.clone()),
+        (Some(c), false) => Some(sub_cgroup(c, &opts.sub_cgroups)?),
+        (None, true) => None,
+        (None, false) => return Err(usage("--cgroup: the container has no cgroup")),
+    };
+    let cg = cg_state.as_ref().map(cgroups::from_state);
     if let Some(cg) = &cg {
         cg.open_for_clone(false)?;
     }
@@ -362,6 +458,58 @@ mod tests {
         assert_eq!(p.cwd(), Path::new("/tmp"));
         let e = parse_process_json(br#"{"args": ["true"], "user": {"uid": "root"}}"#).unwrap_err();
         assert!(e.starts_with("user.uid: "), "{e}");
+    }
+
+    #[test]
+    fn sub_cgroup_paths_as_runc_reads_them() {
+        use cgroups::{CgroupState, Hierarchy};
+        let base = std::env::temp_dir().join(format!("hull-unit-subcg-{}", std::process::id()));
+        let h = |c: &[&str]| Hierarchy {
+            controllers: c.iter().map(|s| s.to_string()).collect(),
+            mount_point: base.join(c.join(",")),
+        };
+        let (cpu, mem) = (h(&["cpu", "cpuacct"]), h(&["memory"]));
+        let ct = |h: &Hierarchy| h.mount_point.join("ct");
+        for d in [
+            ct(&cpu),
+            ct(&mem),
+            base.join("unified/ct"),
+            ct(&cpu).join("sub"),
+            ct(&mem).join("sub"),
+            ct(&mem).join("m"),
+            base.join("unified/ct/sub"),
+        ] {
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("cgroup.procs"), "").unwrap();
+        }
+        let of = CgroupState::V1 {
+            dirs: vec![(cpu.clone(), ct(&cpu)), (mem.clone(), ct(&mem))],
+            unified: Some(base.join("unified/ct")),
+        };
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let CgroupState::V1 { dirs, unified } = sub_cgroup(&of, &args(&["sub"])).unwrap() else { panic!() };
+        assert_eq!(dirs[0].1, ct(&cpu).join("sub"));
+        assert_eq!(dirs[1].1, ct(&mem).join("sub"));
+        assert_eq!(unified.unwrap(), base.join("unified/ct/sub"));
+        assert_eq!(sub_cgroup(&of, &args(&["/"])).unwrap(), of, "/ is the container's own cgroup");
+        let CgroupState::V1 { dirs, unified } = sub_cgroup(&of, &args(&["memory:m", "cpu,cpuacct:sub"])).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((&dirs[0].1, &dirs[1].1), (&ct(&cpu).join("sub"), &ct(&mem).join("m")));
+        assert_eq!(unified.unwrap(), base.join("unified/ct"), "per controller leaves the unified twin");
+        let err = |a: &[&str]| sub_cgroup(&of, &args(a)).unwrap_err().to_string();
+        assert!(err(&[".."]).contains(".. is not a sub cgroup path"));
+        assert!(err(&["sub/../../x"]).contains("is not a sub cgroup path"));
+        assert!(err(&["whaaat:/"]).contains("unknown controller whaaat"));
+        assert!(err(&["nonexistent"]).contains("/nonexistent/cgroup.procs: no such file or directory"));
+        assert!(err(&["a", "b"]).contains("missing <controller>: prefix"));
+        assert!(err(&["a:b:c"]).contains("invalid --cgroup argument"));
+        assert!(err(&["cpu:sub", "cpuacct:m"]).contains("two sub-cgroups"));
+        let v2 = CgroupState::V2 { dir: ct(&mem) };
+        assert_eq!(sub_cgroup(&v2, &args(&["m"])).unwrap(), CgroupState::V2 { dir: ct(&mem).join("m") });
+        assert!(sub_cgroup(&v2, &args(&["memory:m"])).unwrap_err().to_string().contains("unknown controller memory"));
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]
