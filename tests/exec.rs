@@ -304,6 +304,26 @@ fn terminal_goes_to_the_console_socket() {
     assert!(out.contains("\nc"), "/dev/console is the pty: {out}");
 }
 
+/// `--debug` lines of the init are hull's, not the container's: they go to
+/// hull's stderr (or `--log`), never to the container's terminal, which
+/// becomes the init's stderr half-way through its setup.
+#[test]
+fn debug_lines_never_reach_the_containers_terminal() {
+    let mut b = Bundle::busybox(&["sh", "-c", "echo out-$((40+2)); sleep 100"]);
+    b.config["process"]["terminal"] = json!(true);
+    let c = Container::new(b);
+    let (sock, h) = console_socket(&c.bundle.dir);
+    let bundle = c.bundle.dir.to_str().unwrap();
+    let created =
+        c.hull(&["--debug", "create", "--bundle", bundle, "--console-socket", sock.to_str().unwrap(), "{id}"]).ok();
+    let mut master = std::fs::File::from(h.join().unwrap());
+    c.hull(&["--debug", "start", "{id}"]).ok();
+    let out = read_until(&mut master, "out-42");
+    assert!(out.contains("out-42") && !out.contains("init: "), "the container's terminal: {out:?}");
+    // The init's last steps come after the pty took over its stdio.
+    assert!(created.stderr.contains("level=debug msg=\"init: process attributes\""), "{created:?}");
+}
+
 #[test]
 fn exec_tty_through_a_console_socket() {
     let c = running(&["sleep", "100"]);

@@ -428,3 +428,59 @@ fn unknown_command_has_no_help_topic() {
         assert_eq!(err, "hull: No help topic for 'foo'\n", "{args:?}");
     }
 }
+
+/// `--debug`: runc's debug lines (`time="…" level=debug msg="…"`) on stderr;
+/// with `--log`, only in the log, as text or as JSON objects — from hull,
+/// from the container's init and from exec's child alike.
+#[test]
+fn debug_lines_go_where_runcs_go_in_runcs_formats() {
+    let c = Container::new(Bundle::busybox(&["echo", "hello"]));
+    let bundle = c.bundle.dir.to_str().unwrap().to_string();
+    let r = c.hull(&["--debug", "run", "--bundle", &bundle, "{id}"]).ok();
+    assert_eq!(r.stdout, "hello\n");
+    assert!(r.stderr.lines().all(|l| l.starts_with("time=\"") && l.contains(" level=debug msg=\"")), "{r:?}");
+    assert!(r.stderr.contains("msg=\"init: mounts and devices\""), "the init's lines too: {r:?}");
+
+    let text = c.bundle.dir.join("log.txt");
+    let r = c.hull(&["--debug", "--log", text.to_str().unwrap(), "run", "--bundle", &bundle, "{id}"]).ok();
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("hello\n", ""), "{r:?}");
+    let logged = std::fs::read_to_string(&text).unwrap();
+    assert!(logged.contains("level=debug msg=\"create: start\""), "{logged}");
+    assert!(logged.contains("level=debug msg=\"init: mounts and devices\""), "{logged}");
+
+    let json = c.bundle.dir.join("log.json");
+    let log = json.to_str().unwrap();
+    c.hull(&["--debug", "--log", log, "--log-format", "json", "run", "--bundle", &bundle, "{id}"]).ok();
+    let mut sleeper = c.bundle.config.clone();
+    sleeper["process"]["args"] = serde_json::json!(["sleep", "100"]);
+    std::fs::write(c.bundle.dir.join("config.json"), sleeper.to_string()).unwrap();
+    c.hull(&["run", "-d", "--bundle", &bundle, "{id}"]).ok();
+    let r = c.hull(&["--debug", "--log", log, "--log-format", "json", "exec", "{id}", "true"]).ok();
+    assert_eq!(r.stderr, "", "{r:?}");
+    let msgs: Vec<String> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+            assert_eq!(v["level"], "debug", "{l}");
+            assert!(v["time"].as_str().unwrap().ends_with('Z'), "{l}");
+            v["msg"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for want in ["create: start", "init: mounts and devices", "exec: start", "exec: namespaces joined"] {
+        assert!(msgs.iter().any(|m| m == want), "{want:?} not in {msgs:?}");
+    }
+}
+
+/// An error with `--debug --log`: one `hull: …` line on stderr, and the
+/// error among the debug lines of the log.
+#[test]
+fn errors_reach_stderr_and_the_log_with_debug_on() {
+    let c = Container::new(Bundle::busybox(&["true"]));
+    let log = c.bundle.dir.join("log.txt");
+    let r = c.hull(&["--debug", "--log", log.to_str().unwrap(), "start", "{id}"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr, format!("hull: container {} does not exist\n", c.id));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains(&format!("level=error msg=\"container {} does not exist\"", c.id)), "{logged}");
+}

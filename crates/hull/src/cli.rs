@@ -19,13 +19,13 @@ pub struct Cli {
     /// Directory for container state [default: /run/hull, or $XDG_RUNTIME_DIR/hull for a non-root user].
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Also write errors and warnings to this file.
+    /// Also write errors and warnings (and, with --debug, the debug lines) to this file.
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// Format of --log lines: text or json (runc's {"level","msg","time"}).
     #[arg(long = "log-format", global = true, default_value = "text", value_name = "text|json")]
     pub log_format: log::Format,
-    /// Print how long each step of create takes (to stderr).
+    /// Debug lines: each step of create, start and exec with its time (to --log, else stderr).
     #[arg(long, global = true)]
     pub debug: bool,
     /// Use systemd to manage cgroups (refused: hull manages cgroupfs directly).

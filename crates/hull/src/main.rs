@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         print_version();
         return ExitCode::SUCCESS;
     }
-    let logger = match log::Logger::open(cli.log.as_deref(), cli.log_format) {
+    let logger = match log::Logger::open(cli.log.as_deref(), cli.log_format, cli.debug) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("hull: --log {}: {e}", cli.log.as_deref().unwrap_or(Path::new("")).display());
@@ -61,9 +61,6 @@ fn main() -> ExitCode {
         }
     };
     log::install(logger);
-    if cli.debug {
-        libcontainer::trace::enable();
-    }
     let Some(command) = cli.command else {
         eprintln!("hull: no command given; see hull --help");
         return ExitCode::from(1);

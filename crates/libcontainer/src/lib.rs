@@ -20,19 +20,9 @@ pub mod trace;
 /// without the rest of hull; re-exported so `crate::cgroups::…` reads as before.
 pub use hull_cgroups as cgroups;
 
-use std::sync::OnceLock;
-
-static WARN: OnceLock<fn(&str)> = OnceLock::new();
-
-/// Lets the CLI decide where warnings go (stderr, or the --log file).
-pub fn set_warning_sink(f: fn(&str)) {
-    let _ = WARN.set(f);
-}
-
-/// Something went wrong that must not fail the command (a poststart hook, …).
+/// Something went wrong that must not fail the command (a poststart hook,
+/// …): a `tracing` warning, which the CLI prints as `hull: warning: …` (and
+/// writes to `--log`).
 pub fn warn(msg: &str) {
-    match WARN.get() {
-        Some(f) => f(msg),
-        None => eprintln!("hull: warning: {msg}"),
-    }
+    tracing::warn!("{msg}");
 }

@@ -257,6 +257,7 @@ fn namespaces_to_join(pid: i32) -> CloneFlags {
 /// `exec`: returns the process's exit code (foreground) or 0 once it runs (detached).
 pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     crate::process::note_caller_fds(opts.preserve_fds);
+    crate::trace::mark("exec: start");
     let (dir, st) = state::load(root, &opts.id)?;
     let status = live_status(&dir, &st);
     match status {
@@ -303,6 +304,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     if plan.terminal && opts.detach && opts.console_socket.is_none() {
         return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
     }
+    crate::trace::mark("exec: state and config loaded, process planned");
 
     let init = open_init(&st).ok_or_else(|| ContainerError::WrongStatus {
         id: opts.id.clone(),
@@ -379,6 +381,7 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     };
     drop(child_chan);
     drop(console_child);
+    crate::trace::mark("exec: clone3 returned");
     let mut chan = parent_chan;
     // Whatever goes wrong from here, the child is ours to kill and reap: left
     // as a zombie in the container's pid namespace it would hold up delete.
@@ -409,10 +412,13 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
             return Err(e);
         }
     };
+    crate::trace::mark("exec: program started");
     if opts.detach {
         return Ok(0);
     }
-    foreground(&pidfd, console.as_ref(), &forwarded)
+    let code = foreground(&pidfd, console.as_ref(), &forwarded)?;
+    crate::trace::mark("exec: program exited");
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -60,9 +60,11 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make the exec process non-dumpable"))?;
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
         .map_err(sys_err("set the parent-death signal"))?;
+    crate::trace::mark("exec: cloned");
     if let Some(cg) = cfg.cgroup_join {
         // Before setns: the host's cgroup files are reachable only from here.
         cg.join_self()?;
+        crate::trace::mark("exec: cgroup joined");
     }
     // Before setns too: still privileged in the host's mount namespace, we
     // can have a procfs of the container's pid namespace (which we are in
@@ -74,6 +76,7 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     if !cfg.join.is_empty() {
         // One call joins them all, in the kernel's order (user first).
         nix::sched::setns(cfg.init.as_fd(), cfg.join).map_err(sys_err("join the container's namespaces"))?;
+        crate::trace::mark("exec: namespaces joined");
     }
     sys::umask(0o022);
     if let Some(mask) = &cfg.final_cpu_affinity {
@@ -88,6 +91,8 @@ fn exec(mut cfg: ExecConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitE
     drop(console);
     let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
+    // The last mark: seccomp (in finalize) may forbid the write of another.
+    crate::trace::mark("exec: in the container, about to finalize and execve");
     cfg.process.finalize_reporting_to(&proc, chan, cfg.preserve_fds, setgroups_denied)?;
     Ok(cfg.process.exec_reporting_to(chan, &exe)?)
 }
