@@ -30,7 +30,7 @@ fn stdout_failed(e: std::io::Error) -> ! {
             libc::raise(libc::SIGPIPE);
         }
     }
-    eprintln!("hull: write to stdout: {e}");
+    log::error(&format!("write to stdout: {e}"));
     std::process::exit(1);
 }
 
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     };
     log::install(logger);
     let Some(command) = cli.command else {
-        eprintln!("hull: no command given; see hull --help");
+        log::error("no command given; see hull --help");
         return ExitCode::from(1);
     };
     let root = cli.root.clone().unwrap_or_else(default_root);
