@@ -172,9 +172,10 @@ check_05-memory.sh() {
 	has '10 MB'
 	has '80 MB'
 	lacks '(1[0-9]{2,}|[2-9][0-9]{2,}) MB'
-	has 'hull run exited with 137 \(128 \+ SIGKILL\)'
+	has 'awk exited with 137 \(128 \+ SIGKILL\)'
+	has '\{"type":"oom","id":"mem-[0-9]+"\}'
 	has 'data.memory.usage.limit = 104857600'
-	in_range "oomKill" "$(val 'data.memory.oomKill = ([0-9]+)')" 1 100
+	in_range "peak usage (MB)" "$(($(val 'data.memory.usage.max = ([0-9]+)') >> 20))" 90 100
 }
 
 check_05-pids.sh() {
