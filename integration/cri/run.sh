@@ -17,8 +17,9 @@
 #
 # Everything is private and removed on exit: the work dir (/tmp/eng-cri.*:
 # containerd's root, state, sockets, runtime root, CNI config and IP leases,
-# pod logs), the cgroup parent /cri-PID, the bridge cri-brPID, containerd's
-# mount namespace (rootfs, /dev/shm and netns mounts live only there).
+# pod logs, the kubelet dir), the cgroup parent /cri-PID, the bridge
+# cri-brPID, containerd's mount namespace (rootfs, /dev/shm, netns and the
+# kubelet dir's mounts live only there).
 
 # shellcheck disable=SC2317   # functions run through eng_defer
 # shellcheck source=../engines/lib.sh
@@ -145,6 +146,16 @@ eng_wait_socket "$SOCK" "$CTRD_PID" ||
 eng_log "containerd pid $CTRD_PID up in $(eng_elapsed "$t0")s, socket $SOCK"
 CTR=(ctr --address "$SOCK" --namespace k8s.io)
 
+# What the kubelet does to /var/lib/kubelet at its start (MakeRShared): a
+# bind mount of itself made shared, so that Bidirectional volumes below it can
+# propagate. Here a directory of the work dir, in containerd's mount namespace
+# (the pods' node); whatever a failed check left mounted below it goes too.
+KUBELET_DIR=$ENG_TMP/kubelet
+mkdir -p "$KUBELET_DIR"
+eng_defer "nsenter -t $CTRD_PID -m umount -R -l '$KUBELET_DIR'"
+nsenter -t "$CTRD_PID" -m sh -c "mount --bind '$KUBELET_DIR' '$KUBELET_DIR' && mount --make-rshared '$KUBELET_DIR'" ||
+	eng_fatal "could not make $KUBELET_DIR a shared mount in containerd's mount namespace"
+
 # On the way out, whatever the checks left: kill and delete every task so the
 # shims exit, drop their CNI cache entries; then containerd is stopped.
 cri_cleanup() {
@@ -184,6 +195,7 @@ out=$ENG_TMP/cri.out
 			CRI_NETNS_DIR=$D/state/io.containerd.grpc.v1.cri/netns CRI_BRIDGE=$BRIDGE \
 			CRI_SUBNET_PREFIX=$SUBNET. CRI_IPAM_DIR=$IPAM_DIR/$NET CRI_CNI_CACHE=$CNI_CACHE \
 			CRI_PAUSE_IMAGE=$PAUSE_IMAGE CRI_IMAGE=$IMAGE CRI_LOG_DIR=$LOG_DIR \
+			CRI_KUBELET_DIR=$KUBELET_DIR \
 			timeout -k 5 600 cargo test --locked --quiet --test cri
 ) 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}

@@ -56,6 +56,8 @@ struct Env {
     pause_image: String,
     image: String,
     log_dir: String,
+    /// The kubelet's /var/lib/kubelet: a shared mount in containerd's mount namespace.
+    kubelet_dir: String,
 }
 
 impl Env {
@@ -79,6 +81,7 @@ impl Env {
             pause_image: var("CRI_PAUSE_IMAGE")?,
             image: var("CRI_IMAGE")?,
             log_dir: var("CRI_LOG_DIR")?,
+            kubelet_dir: var("CRI_KUBELET_DIR")?,
         })
     }
 }
@@ -507,12 +510,15 @@ fn leftovers(env: &Env, ids: &[String]) -> Vec<String> {
             }
         }
     }
-    // Mounts, in containerd's mount namespace and on the host.
+    // Mounts, in containerd's mount namespace and on the host; below the
+    // kubelet's directory only the checks' volumes' mounts could be left.
+    let below_kubelet = format!(" {}/", env.kubelet_dir);
     for mi in [format!("/proc/{}/mountinfo", env.containerd_pid), "/proc/self/mountinfo".to_string()] {
         if let Ok(text) = fs::read_to_string(&mi) {
             for line in text.lines() {
                 if ids.iter().any(|id| line.contains(id.as_str()))
                     || line.contains(&env.netns_dir)
+                    || line.contains(&below_kubelet)
                     || (mi.starts_with("/proc/self") && line.contains(&env.workdir))
                 {
                     left.push(format!("mount ({mi}) {line}"));
