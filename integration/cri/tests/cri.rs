@@ -6,9 +6,12 @@
 //! below. Every check prints `PASS name` or `FAIL name: why`; the process
 //! exits non-zero when any check failed.
 //!
-//! Two pods:
+//! Three pods:
 //! - "hostnet": host network and a pod-wide (shared) pid namespace, one
 //!   container that must see the sandbox's pause process as its PID 1.
+//! - "mounts": volumes below the kubelet's shared directory with each CRI
+//!   mount propagation (Bidirectional, as CSI node plugins have it;
+//!   HostToContainer; Private), their mounts seen or not seen across.
 //! - "cni": its own network namespace from the CNI bridge, containers that
 //!   join the sandbox's net/ipc/uts namespaces and keep their own pid
 //!   namespace; exec, resources and their update, stats, exit codes, the OOM
@@ -607,6 +610,297 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+// ------------------------------------------------------ mount propagation
+
+/// One line of /proc/PID/mountinfo.
+struct MountEntry {
+    /// As the process sees it (relative to its root).
+    point: String,
+    /// The optional fields ("shared:N", "master:N"); empty for a private mount.
+    propagation: String,
+    fstype: String,
+    source: String,
+}
+
+impl Display for MountEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let propagation = if self.propagation.is_empty() { "private" } else { &self.propagation };
+        write!(f, "{} {} on {} ({propagation})", self.fstype, self.source, self.point)
+    }
+}
+
+fn mountinfo(pid: u32) -> Result<Vec<MountEntry>, String> {
+    let p = format!("/proc/{pid}/mountinfo");
+    let text = fs::read_to_string(&p).map_err(|e| format!("read {p}: {e}"))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let (mount, fs) = line.split_once(" - ")?;
+            let fields: Vec<&str> = mount.split(' ').collect();
+            let mut fs = fs.split(' ');
+            Some(MountEntry {
+                point: fields.get(4)?.to_string(),
+                propagation: fields.get(6..).map(|o| o.join(" ")).unwrap_or_default(),
+                fstype: fs.next()?.to_string(),
+                source: fs.next()?.to_string(),
+            })
+        })
+        .collect())
+}
+
+/// The topmost mount on `point` in the mount namespace of `pid`.
+fn mount_at(pid: u32, point: &str) -> Result<Option<MountEntry>, String> {
+    Ok(mountinfo(pid)?.into_iter().rfind(|m| m.point == point))
+}
+
+fn describe(m: Option<MountEntry>, point: &str) -> String {
+    m.map(|m| m.to_string()).unwrap_or_else(|| format!("no mount on {point}"))
+}
+
+/// Waits (10 s) for the tmpfs named `source` on `point` in the container `pid`.
+async fn wait_for_tmpfs(pid: u32, point: &str, source: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match mount_at(pid, point)? {
+            Some(m) if m.fstype == "tmpfs" && m.source == source => return Ok(()),
+            m if Instant::now() > deadline => {
+                return Err(format!("after 10 s the container has {}, want tmpfs {source}", describe(m, point)))
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// A command in containerd's mount namespace, the pods' node (where the
+/// kubelet and CSI drivers mount).
+fn on_node(env: &Env, args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("nsenter")
+        .args(["-t", &env.containerd_pid.to_string(), "-m", "--"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("nsenter: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` in containerd's mount namespace: {}, {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
+}
+
+/// A path of the node as containerd's mount namespace resolves it.
+fn node_path(env: &Env, path: &str) -> String {
+    format!("/proc/{}/root{path}", env.containerd_pid)
+}
+
+fn log_tail(env: &Env, pod: &Pod, name: &str) -> String {
+    let p = format!("{}/{}/{name}.log", env.log_dir, pod.name);
+    match fs::read_to_string(&p) {
+        Ok(t) => format!("log: {:?}", t.lines().rev().take(3).collect::<Vec<_>>()),
+        Err(e) => format!("read {p}: {e}"),
+    }
+}
+
+/// A container with the volume `host_path` on /vol, mounted with `propagation`.
+fn volume_container(
+    env: &Env,
+    name: &str,
+    host_path: &str,
+    propagation: MountPropagation,
+    cmd: &str,
+) -> ContainerConfig {
+    let mut c = container_config(env, name, NamespaceMode::Container, cmd);
+    c.mounts = vec![Mount {
+        container_path: "/vol".to_string(),
+        host_path: host_path.to_string(),
+        propagation: propagation as i32,
+        ..Default::default()
+    }];
+    c
+}
+
+fn security(c: &mut ContainerConfig) -> &mut LinuxContainerSecurityContext {
+    c.linux.as_mut().and_then(|l| l.security_context.as_mut()).expect("security context")
+}
+
+/// The container mounts a tmpfs named like it on /vol/sub and writes a file there.
+fn mount_inside(source: &str) -> String {
+    format!("mount -t tmpfs -o size=1m {source} /vol/sub && echo made-inside >/vol/sub/marker && exec sleep 600")
+}
+
+/// Volumes below the kubelet's shared directory with each CRI mount
+/// propagation, as a pod spec's `mountPropagation` asks for them. The node
+/// here is containerd's mount namespace, where run.sh made the directory a
+/// shared mount as the kubelet does at its start.
+async fn mount_propagation(cri: &mut Cri, env: &Env, rep: &mut Report, ids: &mut Vec<String>) {
+    let node = env.containerd_pid;
+    let kdir = env.kubelet_dir.as_str();
+    let r = match mount_at(node, kdir) {
+        Ok(Some(m)) if m.propagation.contains("shared:") => Ok(m.to_string()),
+        Ok(m) => Err(format!("containerd's mount namespace has {}, want a shared mount", describe(m, kdir))),
+        Err(e) => Err(e),
+    };
+    rep.check("kubelet-dir-shared", r);
+
+    let mut cfg = pod_config(env, "mounts", NamespaceMode::Node, NamespaceMode::Container);
+    // containerd allows privileged containers only in a privileged sandbox.
+    if let Some(sc) = cfg.linux.as_mut().and_then(|l| l.security_context.as_mut()) {
+        sc.privileged = true;
+    }
+    let checks =
+        ["propagation-bidirectional", "propagation-host-to-container", "propagation-private", "remove-pod-mounts"];
+    let pod = match cri.run_pod(env, cfg).await {
+        Ok(p) => {
+            rep.pass("run-pod-mounts", format!("{}, privileged, pause pid {}", &p.id[..12], p.pid));
+            ids.push(p.id.clone());
+            p
+        }
+        Err(e) => {
+            rep.fail("run-pod-mounts", e);
+            for n in checks {
+                rep.fail(n, "no mounts pod");
+            }
+            return;
+        }
+    };
+    let volume = |name: &str| -> Result<(String, String), String> {
+        let v = format!("{kdir}/volumes/{name}");
+        let sub = format!("{v}/sub");
+        fs::create_dir_all(&sub).map_err(|e| format!("mkdir {sub}: {e}"))?;
+        Ok((v, sub))
+    };
+
+    // Bidirectional, as a CSI node plugin has its kubelet directory: the
+    // plugin's mounts (here a tmpfs) must reach the node.
+    let r = async {
+        let (v, sub) = volume("bidirectional")?;
+        let mut c = volume_container(
+            env,
+            "bidirectional",
+            &v,
+            MountPropagation::PropagationBidirectional,
+            &mount_inside("cri-bidirectional"),
+        );
+        security(&mut c).privileged = true;
+        let (id, pid) = cri.create_start(&pod, c).await?;
+        ids.push(id);
+        wait_for_tmpfs(pid, "/vol/sub", "cri-bidirectional")
+            .await
+            .map_err(|e| format!("{e}; {}", log_tail(env, &pod, "bidirectional")))?;
+        match mount_at(node, &sub)? {
+            Some(m) if m.source == "cri-bidirectional" => {}
+            m => {
+                return Err(format!(
+                    "the container's tmpfs on /vol/sub did not reach the node: containerd's mount namespace \
+                     has {}; the container's /vol is {}, the node's {kdir} {}",
+                    describe(m, &sub),
+                    describe(mount_at(pid, "/vol")?, "/vol"),
+                    describe(mount_at(node, kdir)?, kdir)
+                ))
+            }
+        }
+        let marker = read_trim(node_path(env, &format!("{sub}/marker")))?;
+        if marker != "made-inside" {
+            return Err(format!("{sub}/marker on the node holds {marker:?}, want \"made-inside\""));
+        }
+        Ok(format!("the container's tmpfs on /vol/sub is on {sub} in containerd's mount namespace"))
+    }
+    .await;
+    rep.check("propagation-bidirectional", r);
+
+    // HostToContainer: a mount the node makes after the start shows inside.
+    let mut node_mount = None;
+    let r = async {
+        let (v, sub) = volume("host-to-container")?;
+        let c = volume_container(
+            env,
+            "host-to-container",
+            &v,
+            MountPropagation::PropagationHostToContainer,
+            "exec sleep 600",
+        );
+        let (id, pid) = cri.create_start(&pod, c).await?;
+        ids.push(id.clone());
+        if pid == 0 {
+            return Err(format!("not running; {}", log_tail(env, &pod, "host-to-container")));
+        }
+        on_node(env, &["mount", "-t", "tmpfs", "-o", "size=1m", "cri-host-to-container", &sub])?;
+        node_mount = Some(sub.clone());
+        let marker = node_path(env, &format!("{sub}/marker"));
+        fs::write(&marker, "made-on-the-node\n").map_err(|e| format!("write {marker}: {e}"))?;
+        let x = cri.exec(&id, &["cat", "/vol/sub/marker"]).await?;
+        if x.exit_code != 0 || text(&x.stdout) != "made-on-the-node\n" {
+            return Err(format!(
+                "cat /vol/sub/marker: exit {}, stdout {:?}, stderr {:?}; the container has {}, its /vol is {}",
+                x.exit_code,
+                text(&x.stdout),
+                text(&x.stderr).trim(),
+                describe(mount_at(pid, "/vol/sub")?, "/vol/sub"),
+                describe(mount_at(pid, "/vol")?, "/vol")
+            ));
+        }
+        Ok(format!("the node's tmpfs on {sub}, mounted after the start, is on /vol/sub inside"))
+    }
+    .await;
+    rep.check("propagation-host-to-container", r);
+
+    // Private (the default): a mount made inside stays inside.
+    let r = async {
+        let (v, sub) = volume("private")?;
+        let mut c =
+            volume_container(env, "private", &v, MountPropagation::PropagationPrivate, &mount_inside("cri-private"));
+        security(&mut c).capabilities =
+            Some(Capability { add_capabilities: vec!["SYS_ADMIN".to_string()], ..Default::default() });
+        let (id, pid) = cri.create_start(&pod, c).await?;
+        ids.push(id);
+        wait_for_tmpfs(pid, "/vol/sub", "cri-private")
+            .await
+            .map_err(|e| format!("{e}; {}", log_tail(env, &pod, "private")))?;
+        if let Some(m) = mount_at(node, &sub)? {
+            return Err(format!("containerd's mount namespace has {m}: the private volume propagated"));
+        }
+        let marker = node_path(env, &format!("{sub}/marker"));
+        if Path::new(&marker).exists() {
+            return Err(format!("{marker} exists on the node"));
+        }
+        Ok(format!("the container's tmpfs on /vol/sub (with CAP_SYS_ADMIN) is not on {sub} on the node"))
+    }
+    .await;
+    rep.check("propagation-private", r);
+
+    // Remove the pod; what the node mounted, and the Bidirectional volume's
+    // tmpfs (the node's now, as a CSI driver's mounts), the node unmounts.
+    let r = async {
+        for c in cri.containers_of(&pod.id).await? {
+            cri.stop(&c.id, 0).await?;
+            cri.remove(&c.id).await?;
+        }
+        call(cri.rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.id.clone() }))
+            .await
+            .map_err(|e| format!("StopPodSandbox: {e}"))?;
+        call(cri.rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod.id.clone() }))
+            .await
+            .map_err(|e| format!("RemovePodSandbox: {e}"))?;
+        let bidirectional = format!("{kdir}/volumes/bidirectional/sub");
+        for point in node_mount.iter().chain([&bidirectional]) {
+            if mount_at(node, point)?.is_some() {
+                on_node(env, &["umount", point])?;
+            }
+        }
+        let below = format!("{kdir}/");
+        let left: Vec<String> =
+            mountinfo(node)?.into_iter().filter(|m| m.point.starts_with(&below)).map(|m| m.to_string()).collect();
+        if !left.is_empty() {
+            return Err(format!("left on the node: {}", left.join("; ")));
+        }
+        Ok(format!("pod removed, no mount left below {kdir}"))
+    }
+    .await;
+    rep.check("remove-pod-mounts", r);
+}
+
 // ------------------------------------------------------------------ checks
 
 async fn run() -> Result<Report, String> {
@@ -743,7 +1037,10 @@ async fn run() -> Result<Report, String> {
         }
     }
 
-    // ------------------------------------------ pod 2: the CNI bridge
+    // ---------------------------- pod 2: volumes with mount propagation
+    mount_propagation(&mut cri, &env, &mut rep, &mut ids).await;
+
+    // ------------------------------------------ pod 3: the CNI bridge
     let cfg = pod_config(&env, "cni", NamespaceMode::Pod, NamespaceMode::Container);
     let t0 = Instant::now();
     let cni = match cri.run_pod(&env, cfg).await {
