@@ -657,17 +657,22 @@ fn describe(m: Option<MountEntry>, point: &str) -> String {
     m.map(|m| m.to_string()).unwrap_or_else(|| format!("no mount on {point}"))
 }
 
-/// Waits (10 s) for the tmpfs named `source` on `point` in the container `pid`.
-async fn wait_for_tmpfs(pid: u32, point: &str, source: &str) -> Result<(), String> {
+/// Waits (10 s) until the container `pid` has done what `mount_inside`
+/// says: the tmpfs named `source` on /vol/sub, the marker file on it.
+async fn wait_for_mount_inside(pid: u32, source: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
+    let marker = format!("/proc/{pid}/root/vol/sub/marker");
     loop {
-        match mount_at(pid, point)? {
-            Some(m) if m.fstype == "tmpfs" && m.source == source => return Ok(()),
-            m if Instant::now() > deadline => {
-                return Err(format!("after 10 s the container has {}, want tmpfs {source}", describe(m, point)))
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        let m = mount_at(pid, "/vol/sub")?;
+        let mounted = m.as_ref().is_some_and(|m| m.fstype == "tmpfs" && m.source == source);
+        if mounted && Path::new(&marker).exists() {
+            return Ok(());
         }
+        if Instant::now() > deadline {
+            let file = if mounted { ", no marker file on it" } else { "" };
+            return Err(format!("after 10 s the container has {}{file}, want tmpfs {source}", describe(m, "/vol/sub")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -725,9 +730,13 @@ fn security(c: &mut ContainerConfig) -> &mut LinuxContainerSecurityContext {
     c.linux.as_mut().and_then(|l| l.security_context.as_mut()).expect("security context")
 }
 
-/// The container mounts a tmpfs named like it on /vol/sub and writes a file there.
+/// The container mounts a tmpfs named `source` on /vol/sub and puts a file
+/// there (renamed into place: whoever sees it sees it whole).
 fn mount_inside(source: &str) -> String {
-    format!("mount -t tmpfs -o size=1m {source} /vol/sub && echo made-inside >/vol/sub/marker && exec sleep 600")
+    format!(
+        "mount -t tmpfs -o size=1m {source} /vol/sub && echo made-inside >/vol/sub/.m && mv /vol/sub/.m /vol/sub/marker \
+         && exec sleep 600"
+    )
 }
 
 /// Volumes below the kubelet's shared directory with each CRI mount
@@ -786,7 +795,7 @@ async fn mount_propagation(cri: &mut Cri, env: &Env, rep: &mut Report, ids: &mut
         security(&mut c).privileged = true;
         let (id, pid) = cri.create_start(&pod, c).await?;
         ids.push(id);
-        wait_for_tmpfs(pid, "/vol/sub", "cri-bidirectional")
+        wait_for_mount_inside(pid, "cri-bidirectional")
             .await
             .map_err(|e| format!("{e}; {}", log_tail(env, &pod, "bidirectional")))?;
         match mount_at(node, &sub)? {
@@ -855,7 +864,7 @@ async fn mount_propagation(cri: &mut Cri, env: &Env, rep: &mut Report, ids: &mut
             Some(Capability { add_capabilities: vec!["SYS_ADMIN".to_string()], ..Default::default() });
         let (id, pid) = cri.create_start(&pod, c).await?;
         ids.push(id);
-        wait_for_tmpfs(pid, "/vol/sub", "cri-private")
+        wait_for_mount_inside(pid, "cri-private")
             .await
             .map_err(|e| format!("{e}; {}", log_tail(env, &pod, "private")))?;
         if let Some(m) = mount_at(node, &sub)? {
