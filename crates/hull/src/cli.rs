@@ -285,180 +285,220 @@ impl Command {
 /// text and error messages are always clap's. The tests below check that
 /// both parsers agree on every line this one accepts.
 pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
-    // (long name, short name, takes a value)
-    type Flag = (&'static str, Option<char>, bool);
-    const GLOBAL: &[Flag] = &[
-        ("root", None, true),
-        ("log", None, true),
-        ("log-format", None, true),
-        ("debug", None, false),
-        ("systemd-cgroup", None, false),
-    ];
-    const CREATE: &[Flag] = &[
-        ("bundle", Some('b'), true),
-        ("pid-file", None, true),
-        ("console-socket", None, true),
-        ("no-pivot", None, false),
-        ("no-new-keyring", None, false),
-        ("preserve-fds", None, true),
-    ];
-    const RUN: &[Flag] = &[("detach", Some('d'), false), ("keep", None, false)];
-    const KILL: &[Flag] = &[("all", Some('a'), false)];
-    const DELETE: &[Flag] = &[("force", Some('f'), false)];
-    const EXEC: &[Flag] = &[
-        ("process", Some('p'), true),
-        ("tty", Some('t'), false),
-        ("console-socket", None, true),
-        ("detach", Some('d'), false),
-        ("pid-file", None, true),
-        ("cwd", None, true),
-        ("no-new-privs", None, false),
-        ("preserve-fds", None, true),
-        ("ignore-paused", None, false),
-    ];
-    const NONE: &[Flag] = &[];
-
-    let mut sub: Option<&str> = None;
-    let mut tables: [&[Flag]; 2] = [NONE, NONE];
-    // Flags seen, by long name, with their value ("" for switches).
-    let mut seen: Vec<(&str, &str)> = Vec::with_capacity(8);
-    let mut positional: Vec<&str> = Vec::with_capacity(2);
-    let mut words = args.iter().skip(1);
-    while let Some(word) = words.next() {
-        let word = word.to_str()?;
-        // exec's command: everything after its first word is taken as is.
-        if sub == Some("exec") && positional.len() >= 2 {
-            positional.push(word);
-            continue;
-        }
-        let (flag, inline) = if let Some(long) = word.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (long, None),
-            };
-            let flag = GLOBAL.iter().chain(tables[0]).chain(tables[1]).find(|f| f.0 == name)?;
-            (flag, inline)
-        } else if let Some(short) = word.strip_prefix('-') {
-            let mut chars = short.chars();
-            let (Some(c), None) = (chars.next(), chars.next()) else { return None };
-            (tables[0].iter().chain(tables[1]).find(|f| f.1 == Some(c))?, None)
-        } else {
-            if sub.is_none() {
-                tables = match word {
-                    "create" => [CREATE, NONE],
-                    "run" => [CREATE, RUN],
-                    "start" | "state" => [NONE, NONE],
-                    "kill" => [KILL, NONE],
-                    "delete" => [DELETE, NONE],
-                    "exec" => [EXEC, NONE],
-                    _ => return None,
-                };
-                sub = Some(word);
-            } else {
-                positional.push(word);
-            }
-            continue;
-        };
-        if seen.iter().any(|s| s.0 == flag.0) {
-            return None;
-        }
-        let value = match (flag.2, inline) {
-            (true, Some(v)) => v,
-            (true, None) => words.next()?.to_str()?,
-            (false, None) => "",
-            (false, Some(_)) => return None,
-        };
-        if flag.2 && (value.is_empty() || value.starts_with('-')) {
-            return None;
-        }
-        seen.push((flag.0, value));
-    }
-
-    let get = |name: &str| seen.iter().find(|s| s.0 == name).map(|s| s.1);
-    let path = |name: &str| get(name).map(PathBuf::from);
-    let on = |name: &str| get(name).is_some();
-    let count = |name: &str| -> Option<u32> {
-        match get(name) {
-            None => Some(0),
-            Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
-            Some(_) => None,
-        }
-    };
-    if positional.iter().any(|p| p.starts_with('-')) && sub != Some("exec") {
-        return None;
-    }
-    let one_id = || match positional[..] {
-        [id] => Some(id.to_string()),
-        _ => None,
-    };
-    let create = || -> Option<CreateArgs> {
-        Some(CreateArgs {
-            bundle: path("bundle"),
-            pid_file: path("pid-file"),
-            console_socket: path("console-socket"),
-            no_pivot: on("no-pivot"),
-            no_new_keyring: on("no-new-keyring"),
-            preserve_fds: count("preserve-fds")?,
-            id: one_id()?,
-        })
-    };
-    let command = match sub? {
-        "create" => Command::Create(create()?),
-        "run" => Command::Run { create: create()?, detach: on("detach"), keep: on("keep") },
-        "start" => Command::Start { id: one_id()? },
-        "state" => Command::State { id: one_id()? },
-        "kill" => match positional[..] {
-            [id] | [id, _] => Command::Kill {
-                all: on("all"),
-                id: id.to_string(),
-                signal: positional.get(1).unwrap_or(&"TERM").to_string(),
-            },
-            _ => return None,
-        },
-        "delete" if !positional.is_empty() => {
-            Command::Delete { force: on("force"), ids: positional.iter().map(|s| s.to_string()).collect() }
-        }
-        "exec" => {
-            let (id, command) = positional.split_first()?;
-            if id.starts_with('-') || command.first().is_some_and(|c| c.starts_with('-')) {
-                return None;
-            }
-            Command::Exec(ExecArgs {
-                process: path("process"),
-                tty: on("tty"),
-                console_socket: path("console-socket"),
-                detach: on("detach"),
-                pid_file: path("pid-file"),
-                cwd: path("cwd"),
-                env: Vec::new(),
-                user: None,
-                additional_gids: Vec::new(),
-                cap: Vec::new(),
-                no_new_privs: on("no-new-privs"),
-                apparmor: None,
-                process_label: None,
-                preserve_fds: count("preserve-fds")?,
-                ignore_paused: on("ignore-paused"),
-                cgroup: Vec::new(),
-                id: id.to_string(),
-                command: command.iter().map(|s| s.to_string()).collect(),
-            })
-        }
-        _ => return None,
-    };
-    let log_format = match get("log-format") {
+    let q = Quick::scan(args)?;
+    let log_format = match q.get("log-format") {
         None | Some("text") => log::Format::Text,
         Some("json") => log::Format::Json,
         Some(_) => return None,
     };
     Some(Cli {
-        root: path("root"),
-        log: path("log"),
+        root: q.path("root"),
+        log: q.path("log"),
         log_format,
-        debug: on("debug"),
-        systemd_cgroup: on("systemd-cgroup"),
+        debug: q.on("debug"),
+        systemd_cgroup: q.on("systemd-cgroup"),
         version: false,
-        command: Some(command),
+        command: Some(q.command()?),
+    })
+}
+
+/// (long name, short name, takes a value)
+type Flag = (&'static str, Option<char>, bool);
+
+const GLOBAL: &[Flag] = &[
+    ("root", None, true),
+    ("log", None, true),
+    ("log-format", None, true),
+    ("debug", None, false),
+    ("systemd-cgroup", None, false),
+];
+const CREATE: &[Flag] = &[
+    ("bundle", Some('b'), true),
+    ("pid-file", None, true),
+    ("console-socket", None, true),
+    ("no-pivot", None, false),
+    ("no-new-keyring", None, false),
+    ("preserve-fds", None, true),
+];
+const RUN: &[Flag] = &[("detach", Some('d'), false), ("keep", None, false)];
+const KILL: &[Flag] = &[("all", Some('a'), false)];
+const DELETE: &[Flag] = &[("force", Some('f'), false)];
+const EXEC: &[Flag] = &[
+    ("process", Some('p'), true),
+    ("tty", Some('t'), false),
+    ("console-socket", None, true),
+    ("detach", Some('d'), false),
+    ("pid-file", None, true),
+    ("cwd", None, true),
+    ("no-new-privs", None, false),
+    ("preserve-fds", None, true),
+    ("ignore-paused", None, false),
+];
+const NONE: &[Flag] = &[];
+
+/// A command line as the quick parser read it: the subcommand, the flags
+/// seen (by long name, with their value, "" for switches), the rest.
+struct Quick<'a> {
+    sub: &'a str,
+    seen: Vec<(&'static str, &'a str)>,
+    positional: Vec<&'a str>,
+}
+
+impl<'a> Quick<'a> {
+    /// Splits the words; `None` for anything not understood completely.
+    fn scan(args: &'a [std::ffi::OsString]) -> Option<Quick<'a>> {
+        let mut sub: Option<&str> = None;
+        let mut tables: [&[Flag]; 2] = [NONE, NONE];
+        let mut seen: Vec<(&'static str, &str)> = Vec::with_capacity(8);
+        let mut positional: Vec<&str> = Vec::with_capacity(2);
+        let mut words = args.iter().skip(1);
+        while let Some(word) = words.next() {
+            let word = word.to_str()?;
+            // exec's command: everything after its first word is taken as is.
+            if sub == Some("exec") && positional.len() >= 2 {
+                positional.push(word);
+                continue;
+            }
+            let (flag, inline) = if let Some(long) = word.strip_prefix("--") {
+                let (name, inline) = match long.split_once('=') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (long, None),
+                };
+                (GLOBAL.iter().chain(tables[0]).chain(tables[1]).find(|f| f.0 == name)?, inline)
+            } else if let Some(short) = word.strip_prefix('-') {
+                let mut chars = short.chars();
+                let (Some(c), None) = (chars.next(), chars.next()) else { return None };
+                (tables[0].iter().chain(tables[1]).find(|f| f.1 == Some(c))?, None)
+            } else {
+                if sub.is_none() {
+                    tables = flags_of(word)?;
+                    sub = Some(word);
+                } else {
+                    positional.push(word);
+                }
+                continue;
+            };
+            if seen.iter().any(|s| s.0 == flag.0) {
+                return None;
+            }
+            let value = match (flag.2, inline) {
+                (true, Some(v)) => v,
+                (true, None) => words.next()?.to_str()?,
+                (false, None) => "",
+                (false, Some(_)) => return None,
+            };
+            if flag.2 && (value.is_empty() || value.starts_with('-')) {
+                return None;
+            }
+            seen.push((flag.0, value));
+        }
+        let sub = sub?;
+        if positional.iter().any(|p| p.starts_with('-')) && sub != "exec" {
+            return None;
+        }
+        Some(Quick { sub, seen, positional })
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.seen.iter().find(|s| s.0 == name).map(|s| s.1)
+    }
+
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        self.get(name).map(PathBuf::from)
+    }
+
+    fn on(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    fn count(&self, name: &str) -> Option<u32> {
+        match self.get(name) {
+            None => Some(0),
+            Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
+            Some(_) => None,
+        }
+    }
+
+    fn one_id(&self) -> Option<String> {
+        match self.positional[..] {
+            [id] => Some(id.to_string()),
+            _ => None,
+        }
+    }
+
+    fn create(&self) -> Option<CreateArgs> {
+        Some(CreateArgs {
+            bundle: self.path("bundle"),
+            pid_file: self.path("pid-file"),
+            console_socket: self.path("console-socket"),
+            no_pivot: self.on("no-pivot"),
+            no_new_keyring: self.on("no-new-keyring"),
+            preserve_fds: self.count("preserve-fds")?,
+            id: self.one_id()?,
+        })
+    }
+
+    fn command(&self) -> Option<Command> {
+        Some(match self.sub {
+            "create" => Command::Create(self.create()?),
+            "run" => Command::Run { create: self.create()?, detach: self.on("detach"), keep: self.on("keep") },
+            "start" => Command::Start { id: self.one_id()? },
+            "state" => Command::State { id: self.one_id()? },
+            "kill" => match self.positional[..] {
+                [id] | [id, _] => Command::Kill {
+                    all: self.on("all"),
+                    id: id.to_string(),
+                    signal: self.positional.get(1).unwrap_or(&"TERM").to_string(),
+                },
+                _ => return None,
+            },
+            "delete" if !self.positional.is_empty() => Command::Delete {
+                force: self.on("force"),
+                ids: self.positional.iter().map(|s| s.to_string()).collect(),
+            },
+            "exec" => Command::Exec(self.exec()?),
+            _ => return None,
+        })
+    }
+
+    fn exec(&self) -> Option<ExecArgs> {
+        let (id, command) = self.positional.split_first()?;
+        if id.starts_with('-') || command.first().is_some_and(|c| c.starts_with('-')) {
+            return None;
+        }
+        Some(ExecArgs {
+            process: self.path("process"),
+            tty: self.on("tty"),
+            console_socket: self.path("console-socket"),
+            detach: self.on("detach"),
+            pid_file: self.path("pid-file"),
+            cwd: self.path("cwd"),
+            env: Vec::new(),
+            user: None,
+            additional_gids: Vec::new(),
+            cap: Vec::new(),
+            no_new_privs: self.on("no-new-privs"),
+            apparmor: None,
+            process_label: None,
+            preserve_fds: self.count("preserve-fds")?,
+            ignore_paused: self.on("ignore-paused"),
+            cgroup: Vec::new(),
+            id: id.to_string(),
+            command: command.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+}
+
+/// The flag tables of a subcommand the quick parser knows.
+fn flags_of(sub: &str) -> Option<[&'static [Flag]; 2]> {
+    Some(match sub {
+        "create" => [CREATE, NONE],
+        "run" => [CREATE, RUN],
+        "start" | "state" => [NONE, NONE],
+        "kill" => [KILL, NONE],
+        "delete" => [DELETE, NONE],
+        "exec" => [EXEC, NONE],
+        _ => return None,
     })
 }
 
