@@ -139,6 +139,57 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     // before this point is noticed on the sync channel instead.)
     let ns = cfg.namespaces;
     let mut gate = GoGate { passed: false, deferred_cgroupns: ns.deferred_cgroupns, cgroup: cfg.cgroup_join };
+    enter_namespaces(&cfg, chan, &mut gate)?;
+    // Now that the namespaces are final: a procfs of the container's pid
+    // namespace that only we hold, for every write to /proc from here on.
+    let proc = ProcFs::open()?;
+    set_identity(&cfg)?;
+    let root = build_root(&cfg, chan, &mut gate, &proc)?;
+    gate.pass(chan)?;
+    run_create_hooks(&mut cfg, chan, root.as_ref())?;
+    let console = match (cfg.process.terminal, cfg.console_socket) {
+        (true, Some(sock)) => {
+            Some(terminal::setup_console(&proc, sock, cfg.process.console_size, root.as_ref().map(|p| &p.root))?)
+        }
+        _ => None,
+    };
+    if let (Some(plan), Some(root)) = (cfg.rootfs, root) {
+        rootfs::finish(plan, root)?;
+    }
+    crate::trace::mark("init: pivot_root, masked and read-only paths");
+    terminal::new_session(console.as_ref())?;
+    drop(console);
+    let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
+    // A NOTIFY profile's listener goes to its agent during create.
+    cfg.process.load_notify_filter_now(chan)?;
+    let mut report_to = wait_to_be_started(&cfg, chan)?;
+    let result = (|| -> Result<Infallible, InitError> {
+        let sink: &mut Channel = match report_to.as_mut() {
+            Some(c) => c,
+            None => chan,
+        };
+        cfg.process.finalize_reporting_to(&proc, sink, cfg.preserve_fds, setgroups_denied)?;
+        // As runc's: startContainer hooks run as the process will, with its
+        // ids, capabilities and seccomp filter, in its working directory.
+        if !cfg.start_container_hooks.is_empty() {
+            cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
+        }
+        for (i, h) in cfg.start_container_hooks.iter().enumerate() {
+            hooks::run(h, &cfg.hook_state, "startContainer", i)?;
+        }
+        Ok(cfg.process.exec_reporting_to(sink, &exe)?)
+    })();
+    match result {
+        Ok(never) => match never {},
+        Err(e) => Err(InitFailure { error: e, report_to }),
+    }
+}
+
+/// Joins, makes and enters the container's namespaces in the order
+/// namespaces::plan decided (docs/architecture.md has the table); after a
+/// second fork the caller is the grandchild, the real init.
+fn enter_namespaces(cfg: &InitConfig<'_>, chan: &mut Channel, gate: &mut GoGate<'_>) -> Result<(), InitError> {
+    let ns = cfg.namespaces;
     if ns.user_by_unshare {
         // Namespaces given by path belong to the host's user namespace: join
         // them while we are privileged over them, then make ours, and let
@@ -181,10 +232,11 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
             ForkResult::Child => {}
         }
     }
+    Ok(())
+}
 
-    // Now that the namespaces are final: a procfs of the container's pid
-    // namespace that only we hold, for every write to /proc from here on.
-    let proc = ProcFs::open()?;
+/// umask for setup, hostname, domainname, a working loopback.
+fn set_identity(cfg: &InitConfig<'_>) -> Result<(), InitError> {
     // Device nodes and mount points get exactly the modes config.json says.
     sys::umask(0);
     if let Some(h) = &cfg.hostname {
@@ -194,10 +246,21 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         sys::setdomainname(d.as_bytes()).map_err(sys_err(format!("set domainname {d:?}")))?;
     }
     crate::trace::mark("init: hostname");
-    if ns.new_net {
+    if cfg.namespaces.new_net {
         loopback_up().map_err(sys_err("bring up the loopback interface"))?;
     }
     crate::trace::mark("init: namespaces, hostname, loopback");
+    Ok(())
+}
+
+/// The mounts and /dev (`rootfs::prepare`), the sysctls, the working
+/// directory; the Go gate is passed on the way where the cgroup mount needs it.
+fn build_root(
+    cfg: &InitConfig<'_>,
+    chan: &mut Channel,
+    gate: &mut GoGate<'_>,
+    proc: &ProcFs,
+) -> Result<Option<rootfs::Prepared>, InitError> {
     let root = match cfg.rootfs {
         Some(plan) => Some(rootfs::prepare(plan, &mut || gate.pass(chan))?),
         None => None,
@@ -214,7 +277,16 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
         // A missing working directory is created, as runc does.
         rootfs::resolve_in_root(&prepared.root, &cfg.process.cwd, Create::Dir)?;
     }
-    gate.pass(chan)?;
+    Ok(root)
+}
+
+/// prestart/createRuntime hooks (run by the parent, on the host), then the
+/// createContainer hooks here, in the container's namespaces and rootfs.
+fn run_create_hooks(
+    cfg: &mut InitConfig<'_>,
+    chan: &mut Channel,
+    root: Option<&rootfs::Prepared>,
+) -> Result<(), InitError> {
     if cfg.runtime_hooks {
         chan.send(&Message::RunHooks)?;
         chan.expect("HooksDone", &Message::HooksDone)?;
@@ -222,7 +294,7 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     if !cfg.create_container_hooks.is_empty() {
         // Hooks in the container see its pid as it does (runc's too).
         cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
-        if let Some(prepared) = root.as_ref() {
+        if let Some(prepared) = root {
             // runc runs them in the rootfs (`./lib` in a hook is the
             // container's /lib); pivot_root later works from there anyway.
             nix::unistd::fchdir(prepared.root.as_raw_fd())
@@ -232,59 +304,27 @@ fn init(mut cfg: InitConfig<'_>, chan: &mut Channel) -> Result<Infallible, InitF
     for (i, h) in cfg.create_container_hooks.iter().enumerate() {
         hooks::run(h, &cfg.hook_state, "createContainer", i)?;
     }
-    let console = match (cfg.process.terminal, cfg.console_socket) {
-        (true, Some(sock)) => {
-            Some(terminal::setup_console(&proc, sock, cfg.process.console_size, root.as_ref().map(|p| &p.root))?)
-        }
-        _ => None,
-    };
-    if let (Some(plan), Some(root)) = (cfg.rootfs, root) {
-        rootfs::finish(plan, root)?;
-    }
-    crate::trace::mark("init: pivot_root, masked and read-only paths");
-    terminal::new_session(console.as_ref())?;
-    drop(console);
-    let (exe, setgroups_denied) = cfg.process.prepare_in_container(&proc)?;
-    // A NOTIFY profile's listener goes to its agent during create.
-    cfg.process.load_notify_filter_now(chan)?;
+    Ok(())
+}
 
+/// Ready, then `Start` (run) or `WaitForStart` (create: block on
+/// start.sock until `hull start` connects, whose connection then gets our
+/// reports).
+fn wait_to_be_started(cfg: &InitConfig<'_>, chan: &mut Channel) -> Result<Option<Channel>, InitError> {
     // From here the parent may go away at any time (create returns): stop
     // dying with it, and treat its silence as the end.
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).map_err(sys_err("clear the parent-death signal"))?;
     crate::trace::mark("init: process attributes");
     chan.send(&Message::Ready)?;
-    let report_to = match chan.recv() {
-        Ok(Message::Start) => None,
+    match chan.recv() {
+        Ok(Message::Start) => Ok(None),
         Ok(Message::WaitForStart) => {
             let listener =
                 cfg.start_listener.ok_or(SyncError::Unexpected { expected: "Start", got: Message::WaitForStart })?;
-            Some(wait_for_start(listener)?)
+            Ok(Some(wait_for_start(listener)?))
         }
-        Ok(other) => return Err(SyncError::Unexpected { expected: "Start or WaitForStart", got: other }.into()),
+        Ok(other) => Err(SyncError::Unexpected { expected: "Start or WaitForStart", got: other }.into()),
         Err(_) => sys::exit_now(1),
-    };
-    // `start` reports for us from now on, when it connected; the create
-    // side is gone (chan is simply not used again: it closes at execve).
-    let mut report_to = report_to;
-    let result = (|| -> Result<Infallible, InitError> {
-        let sink: &mut Channel = match report_to.as_mut() {
-            Some(c) => c,
-            None => chan,
-        };
-        cfg.process.finalize_reporting_to(&proc, sink, cfg.preserve_fds, setgroups_denied)?;
-        // As runc's: startContainer hooks run as the process will, with its
-        // ids, capabilities and seccomp filter, in its working directory.
-        if !cfg.start_container_hooks.is_empty() {
-            cfg.hook_state["pid"] = nix::unistd::getpid().as_raw().into();
-        }
-        for (i, h) in cfg.start_container_hooks.iter().enumerate() {
-            hooks::run(h, &cfg.hook_state, "startContainer", i)?;
-        }
-        Ok(cfg.process.exec_reporting_to(sink, &exe)?)
-    })();
-    match result {
-        Ok(never) => match never {},
-        Err(e) => Err(InitFailure { error: e, report_to }),
     }
 }
 
