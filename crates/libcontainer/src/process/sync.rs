@@ -173,6 +173,12 @@ pub struct Channel {
     received: Option<OwnedFd>,
 }
 
+impl AsRawFd for Channel {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl Channel {
     /// A connected pair (parent end, child end), both close-on-exec.
     pub fn pair() -> Result<(Channel, Channel), SyncError> {
