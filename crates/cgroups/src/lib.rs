@@ -23,6 +23,7 @@ mod fs;
 pub mod layout;
 pub mod mountinfo;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
