@@ -417,7 +417,12 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     crate::trace::mark("create: config loaded and validated");
     let layout = cgroups::detect()?;
     let rootless = !nix::unistd::geteuid().is_root();
-    let manager = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
+    let manager = if opts.systemd_cgroup {
+        cgroups::systemd::new_manager(&layout, cgroups_path, &opts.id, spec.annotations().as_ref())?
+    } else {
+        cgroups::new_manager(&layout, cgroups_path, &opts.id)?
+    };
     check_cgroup_unused(manager.as_ref())?;
     let config_resources = linux.and_then(|l| l.resources().as_ref());
     let resources = if rootless {
@@ -453,12 +458,10 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         Some(manager)
     };
     cleanup.cgroup = cg.as_ref().map(|c| c.state());
-    let setup_cgroup = || -> Result<(), ContainerError> {
+    // `init`: the child, once cloned (systemd makes a scope around it).
+    let setup_cgroup = |init: Option<i32>| -> Result<(), ContainerError> {
         if let Some(cg) = &cg {
-            cg.create()?;
-            if let Some(res) = &resources {
-                cg.apply(res)?;
-            }
+            cg.setup(init, resources.as_ref())?;
         }
         Ok(())
     };
@@ -494,7 +497,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     // by clone3 already.
     let cgroup_first = cg.as_ref().is_some_and(|c| c.fully_placed_by_clone());
     if cgroup_first {
-        setup_cgroup()?;
+        setup_cgroup(None)?;
     } else if let Some(cg) = &cg {
         cg.open_for_clone(true)?;
     }
@@ -643,7 +646,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
         )?;
     }
     if !cgroup_first {
-        setup_cgroup()?;
+        setup_cgroup(Some(pid))?;
         if let Some(cg) = cg.as_ref().filter(|_| plans.ns.new_user) {
             // The child's root is not root on the host: it cannot write the
             // host's cgroup files, so the parent moves it.
