@@ -565,6 +565,14 @@ fn systemd_cgroup_with_a_bus_but_no_systemd_is_refused() {
 }
 
 #[test]
+fn features_report_the_systemd_driver() {
+    let out = std::process::Command::new(hull_bin()).arg("features").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["linux"]["cgroup"]["systemd"], true, "{v}");
+    assert_eq!(v["linux"]["cgroup"]["systemdUser"], true, "{v}");
+}
+
+#[test]
 fn systemd_cgroups_path_without_the_flag_is_a_plain_path_as_in_runc() {
     // runc's fs driver takes "slice:prefix:name" as a relative cgroup path.
     let name = format!("system.slice:hull:{}", unique("plain"));

@@ -546,35 +546,46 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects, authenticates as our uid and says `Hello`; `matches` are
-    /// match rules added in the same round trip.
+    /// Connects to a message bus, authenticates as our uid and says
+    /// `Hello`; `matches` are match rules added in the same round trip.
     pub fn open(socket: &Path, matches: &[&str], timeout: Duration) -> Result<Connection, DbusError> {
+        Connection::handshake(socket, Some(matches), timeout)
+    }
+
+    /// Connects straight to a peer (systemd's own socket, as systemctl does
+    /// where there is no bus): no `Hello`, no match rules; the peer sends
+    /// its signals to every such connection.
+    pub fn open_direct(socket: &Path, timeout: Duration) -> Result<Connection, DbusError> {
+        Connection::handshake(socket, None, timeout)
+    }
+
+    fn handshake(socket: &Path, bus: Option<&[&str]>, timeout: Duration) -> Result<Connection, DbusError> {
         let sock = UnixStream::connect(socket).map_err(io("connect"))?;
         let mut c = Connection { sock, serial: 0, pending: Vec::new(), signals: VecDeque::new() };
         let deadline = Instant::now() + timeout;
-        // The whole handshake in one write: the bus reads it in order.
+        // The whole handshake in one write: the peer reads it in order.
         let uid = nix_uid();
         let hex: String = uid.to_string().bytes().map(|b| format!("{b:02x}")).collect();
         let mut out = format!("\0AUTH EXTERNAL {hex}\r\nBEGIN\r\n").into_bytes();
-        let hello = c.next_message(Message::method_call(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "Hello",
-            vec![],
-        ));
-        let mut serials = vec![hello.serial];
-        out.extend(hello.encode());
-        for rule in matches {
-            let m = c.next_message(Message::method_call(
-                "org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus",
-                "AddMatch",
-                vec![Value::str(*rule)],
-            ));
-            serials.push(m.serial);
-            out.extend(m.encode());
+        let mut serials = Vec::new();
+        if let Some(matches) = bus {
+            let daemon = |member: &str, body| {
+                Message::method_call(
+                    "org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus",
+                    member,
+                    body,
+                )
+            };
+            let hello = c.next_message(daemon("Hello", vec![]));
+            serials.push(hello.serial);
+            out.extend(hello.encode());
+            for rule in matches {
+                let m = c.next_message(daemon("AddMatch", vec![Value::str(*rule)]));
+                serials.push(m.serial);
+                out.extend(m.encode());
+            }
         }
         c.sock.write_all(&out).map_err(io("write to the bus"))?;
         let line = c.read_line(deadline)?;

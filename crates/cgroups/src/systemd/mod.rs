@@ -73,13 +73,50 @@ pub fn bus_socket(user: bool) -> PathBuf {
     if !user {
         return from_env("DBUS_SYSTEM_BUS_ADDRESS").unwrap_or_else(|| PathBuf::from(SYSTEM_BUS));
     }
-    from_env("DBUS_SESSION_BUS_ADDRESS").unwrap_or_else(|| {
-        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            // SAFETY: geteuid cannot fail.
-            .unwrap_or_else(|| PathBuf::from(format!("/run/user/{}", unsafe { libc::geteuid() })));
-        runtime.join("bus")
-    })
+    from_env("DBUS_SESSION_BUS_ADDRESS").unwrap_or_else(|| runtime_dir().join("bus"))
+}
+
+/// `$XDG_RUNTIME_DIR`, or where systemd makes it (`/run/user/<uid>`).
+fn runtime_dir() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        // SAFETY: geteuid cannot fail.
+        .unwrap_or_else(|| PathBuf::from(format!("/run/user/{}", unsafe { libc::geteuid() })))
+}
+
+/// How to reach systemd: through the bus, or straight through systemd's own
+/// socket, as systemctl does where there is no bus (a stopped dbus, a user
+/// manager without dbus-user-session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    Bus(PathBuf),
+    Direct(PathBuf),
+}
+
+impl Endpoint {
+    fn socket(&self) -> &Path {
+        match self {
+            Endpoint::Bus(s) | Endpoint::Direct(s) => s,
+        }
+    }
+
+    fn connect(&self) -> Result<Connection, DbusError> {
+        match self {
+            Endpoint::Bus(socket) => Connection::open(socket, &[JOB_REMOVED], CALL_TIMEOUT),
+            Endpoint::Direct(socket) => Connection::open_direct(socket, CALL_TIMEOUT),
+        }
+    }
+}
+
+/// Where to try, in order: the bus (only it, when its address was given),
+/// then systemd's own socket.
+fn endpoints(user: bool) -> Vec<Endpoint> {
+    let bus = Endpoint::Bus(bus_socket(user));
+    if std::env::var_os(if user { "DBUS_SESSION_BUS_ADDRESS" } else { "DBUS_SYSTEM_BUS_ADDRESS" }).is_some() {
+        return vec![bus];
+    }
+    let private = if user { runtime_dir().join("systemd/private") } else { PathBuf::from("/run/systemd/private") };
+    vec![bus, Endpoint::Direct(private)]
 }
 
 /// Why a socket could not be reached, shortly (no "(os error 2)").
@@ -100,11 +137,17 @@ fn is_root() -> bool {
 /// Fails, before anything is made, when `--systemd-cgroup` cannot be
 /// honoured: no bus socket to reach systemd through.
 pub fn check_reachable() -> Result<(), CgroupError> {
-    let socket = bus_socket(!is_root());
-    match std::fs::metadata(&socket) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(CgroupError::SystemdUnreachable { socket, why: socket_why(&e) }),
+    let all = endpoints(!is_root());
+    let mut first_err = None;
+    for e in &all {
+        match std::fs::metadata(e.socket()) {
+            Ok(_) => return Ok(()),
+            Err(err) => {
+                first_err.get_or_insert(socket_why(&err));
+            }
+        }
     }
+    Err(CgroupError::SystemdUnreachable { socket: all[0].socket().to_path_buf(), why: first_err.unwrap_or_default() })
 }
 
 /// `a-b-c.slice` → `/a.slice/a-b.slice/a-b-c.slice`: the cgroup of a slice
@@ -200,7 +243,7 @@ pub fn new_manager(
         slice: Some(place.slice.clone()),
         description: format!("hull container {id}"),
         extra: gvariant::unit_properties(annotations)?,
-        socket: bus_socket(user),
+        endpoints: endpoints(user),
         fs: V2Manager::new(dir_under(Path::new("/")), root.clone()),
         existing: false,
         bus: RefCell::new(None),
@@ -221,7 +264,7 @@ pub(crate) fn from_state(dir: &Path, root: &Path, unit: &SystemdUnit) -> Systemd
         slice: None,
         description: String::new(),
         extra: Vec::new(),
-        socket: bus_socket(unit.user),
+        endpoints: endpoints(unit.user),
         fs: V2Manager::new(dir.to_path_buf(), root.to_path_buf()),
         existing: true,
         bus: RefCell::new(None),
@@ -271,7 +314,8 @@ pub struct SystemdManager {
     description: String,
     /// Properties from `org.systemd.property.*` annotations.
     extra: Vec<Property>,
-    socket: PathBuf,
+    /// Where systemd may be reached, in order (the bus first).
+    endpoints: Vec<Endpoint>,
     fs: V2Manager,
     /// The scope exists (a container made before): processes can be cloned
     /// straight into its cgroup.
@@ -313,26 +357,40 @@ impl SystemdManager {
     /// A D-Bus failure as the crate's error: no bus, or no systemd on it,
     /// is "not reachable"; anything else names the call and the unit.
     fn err(&self, op: &'static str) -> impl FnOnce(DbusError) -> CgroupError + '_ {
+        let socket = self.endpoints[0].socket().to_path_buf();
         move |e| match e {
             DbusError::Io { source, .. } if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-                CgroupError::SystemdUnreachable { socket: self.socket.clone(), why: socket_why(&source) }
+                CgroupError::SystemdUnreachable { socket, why: socket_why(&source) }
             }
-            DbusError::Auth(_) => CgroupError::SystemdUnreachable { socket: self.socket.clone(), why: e.to_string() },
+            DbusError::Auth(_) => CgroupError::SystemdUnreachable { socket, why: e.to_string() },
             DbusError::Remote { ref name, .. } if name == "org.freedesktop.DBus.Error.ServiceUnknown" => {
-                CgroupError::SystemdUnreachable {
-                    socket: self.socket.clone(),
-                    why: format!("no {SYSTEMD} on that bus"),
-                }
+                CgroupError::SystemdUnreachable { socket, why: format!("no {SYSTEMD} on that bus") }
             }
             e => CgroupError::SystemdCall { op, unit: self.unit.unit.clone(), why: e.to_string() },
         }
     }
 
-    /// The bus connection, made on first use (with the JobRemoved match).
+    /// The connection to systemd, made on first use (on a bus, with the
+    /// JobRemoved match).
     fn bus(&self) -> Result<RefMut<'_, Connection>, DbusError> {
         let mut slot = self.bus.borrow_mut();
         if slot.is_none() {
-            *slot = Some(Connection::open(&self.socket, &[JOB_REMOVED], CALL_TIMEOUT)?);
+            // The bus's error is the one told when nothing answers.
+            let mut first_err = None;
+            for e in &self.endpoints {
+                match e.connect() {
+                    Ok(c) => {
+                        *slot = Some(c);
+                        break;
+                    }
+                    Err(err) => {
+                        first_err.get_or_insert(err);
+                    }
+                }
+            }
+            if slot.is_none() {
+                return Err(first_err.unwrap_or(DbusError::Malformed("no endpoint")));
+            }
         }
         Ok(RefMut::map(slot, |s| s.as_mut().expect("connected just above")))
     }
