@@ -487,6 +487,29 @@ impl Drop for RemoveCgroups {
     }
 }
 
+/// `--systemd-cgroup` on a host where it cannot work: one line, and nothing
+/// left behind (state, cgroups, the init).
+fn systemd_driver_refused(bus_address: &str, want: &[&str]) {
+    let mut b = Bundle::busybox(&["true"]);
+    let id_for_path = unique("sdpath");
+    b.config["linux"]["cgroupsPath"] = json!(format!("system.slice:hull:{id_for_path}"));
+    let c = Container::new(b);
+    for cmd in ["create", "run"] {
+        let mut hull = c.hull_cmd(&["--systemd-cgroup", cmd, "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
+        hull.env("DBUS_SYSTEM_BUS_ADDRESS", bus_address);
+        let r = Run::from(hull.output().unwrap());
+        assert_eq!(r.code, 1, "{cmd}: {r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{cmd}: {r:?}");
+        for w in want {
+            assert!(r.stderr.contains(w), "{cmd}: {w:?} not in {r:?}");
+        }
+        c.assert_gone();
+        for name in [format!("hull-{}.scope", c.id), format!("hull-{id_for_path}.scope")] {
+            assert!(cgroup_dirs_named(&name).is_empty(), "{name} left behind");
+        }
+    }
+}
+
 /// runc's "update cpu period in a pod cgroup with pod limit set": under a
 /// parent held to 50 %, a container at 50 % (500 ms / 1 s) moves to 30 %
 /// with a ten times shorter period. Period first, the old quota over the
@@ -521,12 +544,45 @@ fn a_shorter_cpu_period_under_a_limited_parent_is_written_after_the_quota() {
 }
 
 #[test]
-fn systemd_cgroup_flag_is_refused_with_one_line() {
-    let c = Container::new(Bundle::busybox(&["true"]));
-    let r = c.hull(&["--systemd-cgroup", "create", "--bundle", c.bundle.dir.to_str().unwrap(), "{id}"]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("--systemd-cgroup") && r.stderr.lines().count() == 1, "{r:?}");
-    c.assert_gone();
+fn systemd_cgroup_without_a_bus_says_systemd_is_not_reachable() {
+    let missing = std::env::temp_dir().join(unique("no-bus")).join("system_bus_socket");
+    let want = format!("systemd is not reachable at {} (no such socket): --systemd-cgroup needs it", missing.display());
+    systemd_driver_refused(&format!("unix:path={}", missing.display()), &["hull: ", &want]);
+}
+
+#[test]
+fn systemd_cgroup_with_a_bus_but_no_systemd_is_refused() {
+    // A bus without systemd on it: on this hybrid host the layout is refused
+    // first; on a pure v2 host, the call to systemd finds nobody.
+    let bus = PrivateBus::start();
+    let want = match libcontainer::cgroups::detect().unwrap() {
+        libcontainer::cgroups::Layout::V1 { .. } => "--systemd-cgroup needs a pure cgroup v2 host".to_string(),
+        libcontainer::cgroups::Layout::V2 { .. } => {
+            format!("systemd is not reachable at {} (no org.freedesktop.systemd1 on that bus)", bus.socket().display())
+        }
+    };
+    systemd_driver_refused(&bus.address(), &["hull: ", &want]);
+}
+
+#[test]
+fn features_report_the_systemd_driver() {
+    let out = std::process::Command::new(hull_bin()).arg("features").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["linux"]["cgroup"]["systemd"], true, "{v}");
+    assert_eq!(v["linux"]["cgroup"]["systemdUser"], true, "{v}");
+}
+
+#[test]
+fn systemd_cgroups_path_without_the_flag_is_a_plain_path_as_in_runc() {
+    // runc's fs driver takes "slice:prefix:name" as a relative cgroup path.
+    let name = format!("system.slice:hull:{}", unique("plain"));
+    let mut b = Bundle::busybox(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(name);
+    let c = Container::new(b);
+    c.create().ok();
+    assert!(!cgroup_dirs_named(&name).is_empty(), "a cgroup named {name}");
+    c.hull(&["delete", "--force", "{id}"]).ok();
+    assert!(cgroup_dirs_named(&name).is_empty());
 }
 
 #[test]

@@ -422,3 +422,64 @@ impl Container {
         run_to_files(c)
     }
 }
+
+/// A dbus-daemon of a test's own (no systemd on it), for `--systemd-cgroup`
+/// on this systemd-less host: hull finds it through `DBUS_SYSTEM_BUS_ADDRESS`
+/// ([`PrivateBus::address`]). Killed when dropped.
+pub struct PrivateBus {
+    dir: PathBuf,
+    daemon: std::process::Child,
+}
+
+impl PrivateBus {
+    pub fn start() -> PrivateBus {
+        // Only [-0-9A-Za-z_/.] may stand unescaped in a D-Bus address.
+        let dir = std::env::temp_dir().join(unique("hull-test-bus"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("bus.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \
+                 \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
+                 <busconfig><type>system</type><listen>unix:path={}/bus</listen><auth>EXTERNAL</auth>\
+                 <policy context=\"default\"><allow send_destination=\"*\"/><allow own=\"*\"/><allow user=\"*\"/></policy>\
+                 </busconfig>\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let daemon = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", conf.display()))
+            .args(["--nofork", "--nopidfile"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian package dbus-daemon) must be installed");
+        let bus = PrivateBus { dir, daemon };
+        // The socket file appears at bind, before listen: wait for a connection.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::os::unix::net::UnixStream::connect(bus.socket()).is_err() {
+            assert!(std::time::Instant::now() < until, "dbus-daemon did not start");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        bus
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("bus")
+    }
+
+    /// The value for `DBUS_SYSTEM_BUS_ADDRESS`.
+    pub fn address(&self) -> String {
+        format!("unix:path={}", self.socket().display())
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

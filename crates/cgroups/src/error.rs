@@ -17,8 +17,18 @@ pub enum CgroupError {
     Invalid { field: &'static str, msg: String },
     #[error("no cgroup filesystem is mounted under {CGROUP_ROOT}")]
     NoCgroupFs,
-    #[error("--systemd-cgroup: hull manages cgroups through cgroupfs only; this host has no systemd to delegate to")]
-    Systemd,
+    #[error("systemd is not reachable at {} ({why}): --systemd-cgroup needs it", socket.display())]
+    SystemdUnreachable { socket: PathBuf, why: String },
+    #[error(
+        "--systemd-cgroup needs a pure cgroup v2 host; this one has cgroup v1 controllers (a hybrid or legacy layout)"
+    )]
+    SystemdNeedsV2,
+    #[error("systemd: {op} {unit}: {why}")]
+    SystemdCall { op: &'static str, unit: String, why: String },
+    #[error("linux.cgroupsPath {path:?}: {msg}")]
+    CgroupsPath { path: String, msg: String },
+    #[error("annotations.{key}: {msg}")]
+    Annotation { key: String, msg: String },
     #[error("{0}")]
     Bpf(String),
     #[error("pids limit of {max} reached (EAGAIN): the container may not start another process")]

@@ -1,7 +1,7 @@
 //! hull's cgroup manager, usable on its own: detection of the host's layout
 //! (v1, v2 or hybrid) from the mount table, and one [`CgroupManager`] trait
-//! with a v1 and a v2 implementation (limits, placement, freeze, stats,
-//! destroy). It knows nothing of containers' mounts: the container's view of
+//! with a v1, a v2 and a systemd implementation (limits, placement, freeze,
+//! stats, destroy). It knows nothing of containers' mounts: the container's view of
 //! /sys/fs/cgroup is libcontainer's `rootfs::cgroup_mount`.
 //!
 //! Hybrid hosts (v1 controllers plus a cgroup2 `unified` mount, like this
@@ -10,9 +10,14 @@
 //!
 //! Where things are:
 //! - `layout.rs`: detection, [`Hierarchy`], where a container's cgroup goes;
-//! - `v1.rs`, `v2.rs`: the two managers (directories, placement, freeze, destroy);
-//! - `controllers/`: one file per controller, what it writes on v1 and on v2
-//!   and what it reports in stats (`memory.rs` writes `memory.max`);
+//! - `v1.rs`, `v2.rs`: the two cgroupfs managers (directories, placement,
+//!   freeze, destroy);
+//! - `systemd/`: the systemd driver (`--systemd-cgroup`): a transient scope
+//!   made over D-Bus (`dbus.rs`, a small blocking client), its cgroup worked
+//!   on by the v2 manager;
+//! - `controllers/`: one file per controller, what it writes on v1 and on v2,
+//!   which systemd unit properties hold it, and what it reports in stats
+//!   (`memory.rs` writes `memory.max` and asks systemd for `MemoryMax`);
 //! - `stats.rs`: usage in runc's `events --stats` shape;
 //! - `mountinfo.rs`: the one /proc/self/mountinfo parser (rootfs uses it too);
 //! - `fs.rs`: reading and writing cgroup files; `error.rs`: [`CgroupError`].
@@ -23,6 +28,7 @@ mod fs;
 pub mod layout;
 pub mod mountinfo;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
@@ -63,7 +69,12 @@ pub enum CgroupState {
         unified: Option<PathBuf>,
     },
     #[serde(rename = "v2")]
-    V2 { dir: PathBuf },
+    V2 {
+        dir: PathBuf,
+        /// The systemd unit owning the directory (`--systemd-cgroup`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        systemd: Option<systemd::SystemdUnit>,
+    },
 }
 
 /// What a cgroup manager does for hull.
@@ -72,6 +83,18 @@ pub trait CgroupManager {
     fn create(&self) -> Result<(), CgroupError>;
     /// Writes the limits.
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
+    /// Makes the cgroup and writes the limits. `init` is the container's
+    /// init once it exists (after clone3, when `fully_placed_by_clone` is
+    /// false): the systemd driver needs it, as a scope is born with its
+    /// first process.
+    fn setup(&self, init: Option<i32>, resources: Option<&LinuxResources>) -> Result<(), CgroupError> {
+        let _ = init;
+        self.create()?;
+        if let Some(r) = resources {
+            self.apply(r)?;
+        }
+        Ok(())
+    }
     /// A cgroup2 directory to clone3 straight into (CLONE_INTO_CGROUP): the
     /// container's cgroup on v2, its `unified` twin on a hybrid host.
     fn clone_into(&self) -> Option<BorrowedFd<'_>>;
@@ -131,22 +154,26 @@ pub fn new_manager(
 /// A manager for an existing container, from its saved state.
 pub fn from_state(state: &CgroupState) -> Box<dyn CgroupManager> {
     match state {
-        CgroupState::V2 { dir } => {
+        CgroupState::V2 { dir, systemd } => {
             let root = dir
                 .ancestors()
                 .find(|a| a == &Path::new(CGROUP_ROOT))
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(CGROUP_ROOT));
-            Box::new(v2::V2Manager::new(dir.clone(), root))
+            match systemd {
+                Some(unit) => Box::new(systemd::from_state(dir, &root, unit)),
+                None => Box::new(v2::V2Manager::new(dir.clone(), root)),
+            }
         }
         CgroupState::V1 { dirs, unified } => Box::new(v1::V1Manager::new(dirs.clone(), unified.clone())),
     }
 }
 
-/// Refuses `--systemd-cgroup` with one clear line.
+/// With `--systemd-cgroup`, fails before anything is made when systemd
+/// cannot be reached (no bus socket), in one line saying so.
 pub fn check_systemd_flag(systemd: bool) -> Result<(), CgroupError> {
     if systemd {
-        Err(CgroupError::Systemd)
+        systemd::check_reachable()
     } else {
         Ok(())
     }

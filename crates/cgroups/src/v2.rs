@@ -25,6 +25,16 @@ impl V2Manager {
         V2Manager { dir, root, fd: OnceLock::new() }
     }
 
+    /// The container's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The cgroup2 mount it is under.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn dir_fd(&self) -> Result<&OwnedFd, CgroupError> {
         if let Some(fd) = self.fd.get() {
             return Ok(fd);
@@ -161,6 +171,6 @@ impl CgroupManager for V2Manager {
     }
 
     fn state(&self) -> CgroupState {
-        CgroupState::V2 { dir: self.dir.clone() }
+        CgroupState::V2 { dir: self.dir.clone(), systemd: None }
     }
 }

@@ -28,7 +28,8 @@ pub struct Cli {
     /// Debug lines: each step of create, start and exec with its time (to --log, else stderr).
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (refused: hull manages cgroupfs directly).
+    /// Let systemd manage the container's cgroup, a transient scope unit;
+    /// linux.cgroupsPath is then slice:prefix:name (system.slice:hull:<id>).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Print the version, commit and runtime-spec version.

@@ -524,15 +524,6 @@ pub fn validate(spec: &Spec, bundle: &Path) -> Result<(), SpecError> {
             }
         }
         validate_net_devices(spec, has(LinuxNamespaceType::Network))?;
-        if let Some(cg) = l.cgroups_path() {
-            let s = cg.to_string_lossy();
-            if !s.starts_with('/') && s.split(':').count() == 3 {
-                return Err(invalid(
-                    "linux.cgroupsPath",
-                    format!("{s:?} is a systemd slice:prefix:name path; hull manages cgroups through cgroupfs (no systemd here)"),
-                ));
-            }
-        }
     }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(invalid("hostname", "setting a hostname needs a new uts namespace"));
@@ -663,13 +654,6 @@ mod tests {
         });
         let err = validate_text(&text).unwrap_err();
         assert!(err.to_string().contains("net.ipv4.ip_forward"), "{err}");
-    }
-
-    #[test]
-    fn systemd_cgroups_path_is_refused() {
-        let text = with(|v| v["linux"]["cgroupsPath"] = "system.slice:hull:abc".into());
-        let err = validate_text(&text).unwrap_err();
-        assert!(err.to_string().contains("systemd"), "{err}");
     }
 
     #[test]

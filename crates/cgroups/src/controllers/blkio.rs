@@ -8,6 +8,8 @@ use oci_spec::runtime::{LinuxBlockIo, LinuxThrottleDevice};
 use crate::error::CgroupError;
 use crate::fs::{read_file, write_file};
 use crate::stats::{Blkio, BlkioEntry};
+use crate::systemd::dbus::Value;
+use crate::systemd::Property;
 use crate::v1::V1Manager;
 
 use super::need_v2;
@@ -110,6 +112,13 @@ pub(crate) fn apply_v2(d: &Path, b: &LinuxBlockIo) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+/// The systemd driver's unit property: `IOWeight` (io.weight's scale). The
+/// per-device weights and throttles are written to the cgroup only: systemd
+/// names devices by path and leaves the others' lines alone.
+pub(crate) fn unit_properties(b: &LinuxBlockIo) -> Vec<Property> {
+    b.weight().filter(|w| *w > 0).map(|w| ("IOWeight".into(), Value::U64(blkio_weight_to_io(w)))).into_iter().collect()
 }
 
 fn blkio_entries(dir: &Path, file: &str) -> Vec<BlkioEntry> {

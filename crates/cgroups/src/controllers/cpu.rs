@@ -8,6 +8,8 @@ use oci_spec::runtime::LinuxCpu;
 use crate::error::CgroupError;
 use crate::fs::{read_file, write_file};
 use crate::stats::{kv, num, Cpu, CpuUsage, Throttling};
+use crate::systemd::dbus::Value;
+use crate::systemd::Property;
 use crate::v1::V1Manager;
 
 use super::need_v2;
@@ -121,6 +123,41 @@ fn cpu_max(d: &Path, cpu: &LinuxCpu) -> String {
     format!("{q} {p}")
 }
 
+/// The kernel's default CFS period, 100 ms.
+const DEFAULT_PERIOD: u64 = 100_000;
+
+/// systemd's `CPUQuotaPerSecUSec` for a quota per period (µs), rounded up to
+/// whole 10 ms as runc does: older systemd keeps whole percents, and a
+/// limit rounded down would sit below what the cgroup file says.
+pub fn quota_per_sec(quota: i64, period: u64) -> u64 {
+    if quota <= 0 || period == 0 {
+        return u64::MAX;
+    }
+    let per_sec = (quota as u64).saturating_mul(1_000_000) / period;
+    per_sec.div_ceil(10_000) * 10_000
+}
+
+/// The systemd driver's unit properties: `CPUWeight` (from shares, as
+/// cpu.weight), `CPUQuotaPerSecUSec` + `CPUQuotaPeriodUSec` (cpu.max). A
+/// quota or period given alone is completed from the cgroup's cpu.max
+/// (`dir`, on `update`), as the file write does.
+pub(crate) fn unit_properties(cpu: &LinuxCpu, dir: &Path) -> Vec<Property> {
+    let mut p = Vec::new();
+    if let Some(s) = cpu.shares().filter(|s| *s > 0) {
+        p.push(("CPUWeight".into(), Value::U64(shares_to_weight(s))));
+    }
+    if cpu.quota().is_some() || cpu.period().is_some() {
+        let current = read_file(dir, "cpu.max").unwrap_or_default();
+        let mut it = current.split_whitespace();
+        let (cur_quota, cur_period) = (it.next().and_then(|q| q.parse().ok()), it.next().and_then(|p| p.parse().ok()));
+        let period = cpu.period().filter(|p| *p > 0).or(cur_period).unwrap_or(DEFAULT_PERIOD);
+        let quota = cpu.quota().or(cur_quota).unwrap_or(-1);
+        p.push(("CPUQuotaPeriodUSec".into(), Value::U64(period)));
+        p.push(("CPUQuotaPerSecUSec".into(), Value::U64(quota_per_sec(quota, period))));
+    }
+    p
+}
+
 const USER_HZ_TO_NS: u64 = 10_000_000;
 
 /// v1: usage from `cpuacct`, throttling from `cpu`.
@@ -169,6 +206,33 @@ pub(crate) fn stats_v2(d: &Path) -> Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quota_per_second() {
+        assert_eq!(quota_per_sec(50_000, 100_000), 500_000);
+        assert_eq!(quota_per_sec(25_000, 100_000), 250_000);
+        // 12.345 ms per 100 ms → 123.45 ms/s, up to 130 ms.
+        assert_eq!(quota_per_sec(12_345, 100_000), 130_000);
+        assert_eq!(quota_per_sec(-1, 100_000), u64::MAX);
+        assert_eq!(quota_per_sec(200_000, 50_000), 4_000_000);
+    }
+
+    #[test]
+    fn quota_properties_complete_each_other() {
+        let mut c = LinuxCpu::default();
+        c.set_quota(Some(50_000));
+        let p = unit_properties(&c, Path::new("/nonexistent"));
+        assert_eq!(
+            p,
+            vec![
+                ("CPUQuotaPeriodUSec".to_string(), Value::U64(100_000)),
+                ("CPUQuotaPerSecUSec".to_string(), Value::U64(500_000)),
+            ]
+        );
+        let mut c = LinuxCpu::default();
+        c.set_shares(Some(1024));
+        assert_eq!(unit_properties(&c, Path::new("/nonexistent")), vec![("CPUWeight".to_string(), Value::U64(39))]);
+    }
 
     #[test]
     fn shares_conversion_matches_runc() {

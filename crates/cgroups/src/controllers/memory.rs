@@ -9,6 +9,7 @@ use oci_spec::runtime::LinuxMemory;
 use crate::error::CgroupError;
 use crate::fs::{max_or, read_file, write_file};
 use crate::stats::{kv, limit, num, Memory, MemoryEntry};
+use crate::systemd::{self, Property};
 use crate::v1::V1Manager;
 
 use super::need_v2;
@@ -134,6 +135,22 @@ pub(crate) fn apply_v2(d: &Path, mem: &LinuxMemory) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// The systemd driver's unit properties: `MemoryMax`, `MemorySwapMax`
+/// (swap alone, as `memory.swap.max`), `MemoryLow`.
+pub(crate) fn unit_properties(mem: &LinuxMemory) -> Result<Vec<Property>, CgroupError> {
+    let mut p = Vec::new();
+    if let Some(l) = mem.limit() {
+        p.push(("MemoryMax".into(), systemd::limit(l)));
+    }
+    if let Some(swap) = swap_max(mem.limit(), mem.swap())? {
+        p.extend(systemd::file_limit(&swap).map(|v| ("MemorySwapMax".into(), v)));
+    }
+    if let Some(r) = mem.reservation() {
+        p.push(("MemoryLow".into(), systemd::limit(r)));
+    }
+    Ok(p)
+}
+
 pub(crate) fn stats_v1(d: &Path) -> Memory {
     let entry = |prefix: &str| MemoryEntry {
         limit: num(d, &format!("{prefix}.limit_in_bytes")),
@@ -179,6 +196,24 @@ pub(crate) fn stats_v2(d: &Path) -> Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_properties_are_v2_values() {
+        use crate::systemd::dbus::Value;
+        let mut m = LinuxMemory::default();
+        m.set_limit(Some(64 << 20));
+        m.set_swap(Some(64 << 20));
+        m.set_reservation(Some(-1));
+        let p = unit_properties(&m).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                ("MemoryMax".to_string(), Value::U64(64 << 20)),
+                ("MemorySwapMax".to_string(), Value::U64(0)),
+                ("MemoryLow".to_string(), Value::U64(u64::MAX)),
+            ]
+        );
+    }
 
     #[test]
     fn swap_is_memory_plus_swap() {

@@ -7,6 +7,8 @@ use oci_spec::runtime::LinuxPids;
 use crate::error::CgroupError;
 use crate::fs::{read_file, write_file};
 use crate::stats::{limit, num, Pids};
+use crate::systemd::dbus::Value;
+use crate::systemd::Property;
 use crate::v1::V1Manager;
 
 use super::need_v2;
@@ -27,6 +29,12 @@ pub(crate) fn apply_v1(m: &V1Manager, pids: &LinuxPids) -> Result<(), CgroupErro
 pub(crate) fn apply_v2(d: &Path, pids: &LinuxPids) -> Result<(), CgroupError> {
     need_v2(d, "pids.max", "pids", "pids")?;
     write_file(d, "pids.max", &max_value(pids))
+}
+
+/// The systemd driver's unit property: `TasksMax` (0 or below: none).
+pub(crate) fn unit_properties(pids: &LinuxPids) -> Vec<Property> {
+    let max = if pids.limit() > 0 { pids.limit() as u64 } else { u64::MAX };
+    vec![("TasksMax".into(), Value::U64(max))]
 }
 
 /// v1's pids.max only stops fork, not a migration: check after one.

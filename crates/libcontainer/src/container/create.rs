@@ -345,7 +345,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     // by clone3 already.
     let cgroup_first = cg.as_ref().is_some_and(|c| c.fully_placed_by_clone());
     if cgroup_first {
-        setup_cgroup(cg.as_deref(), &resources)?;
+        setup_cgroup(cg.as_deref(), None, &resources)?;
     } else if let Some(cg) = &cg {
         cg.open_for_clone(true)?;
     }
@@ -453,7 +453,12 @@ fn cgroup_for(spec: &Spec, opts: &CreateOptions) -> Result<CgroupAndResources, C
     let linux = spec.linux().as_ref();
     let layout = cgroups::detect()?;
     let rootless = !nix::unistd::geteuid().is_root();
-    let manager = cgroups::new_manager(&layout, linux.and_then(|l| l.cgroups_path().as_deref()), &opts.id)?;
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
+    let manager = if opts.systemd_cgroup {
+        cgroups::systemd::new_manager(&layout, cgroups_path, &opts.id, spec.annotations().as_ref())?
+    } else {
+        cgroups::new_manager(&layout, cgroups_path, &opts.id)?
+    };
     check_cgroup_unused(manager.as_ref())?;
     let config_resources = linux.and_then(|l| l.resources().as_ref());
     if !rootless {
@@ -485,12 +490,15 @@ fn cgroup_for(spec: &Spec, opts: &CreateOptions) -> Result<CgroupAndResources, C
     }
 }
 
-fn setup_cgroup(cg: Option<&dyn CgroupManager>, resources: &Option<LinuxResources>) -> Result<(), ContainerError> {
+/// Makes the cgroup and writes the limits; `init`: the child, once cloned
+/// (systemd makes a scope around it).
+fn setup_cgroup(
+    cg: Option<&dyn CgroupManager>,
+    init: Option<i32>,
+    resources: &Option<LinuxResources>,
+) -> Result<(), ContainerError> {
     if let Some(cg) = cg {
-        cg.create()?;
-        if let Some(res) = resources {
-            cg.apply(res)?;
-        }
+        cg.setup(init, resources.as_ref())?;
     }
     Ok(())
 }
@@ -708,7 +716,7 @@ impl Child<'_> {
             )?;
         }
         if !self.cgroup_first {
-            setup_cgroup(self.cg, resources)?;
+            setup_cgroup(self.cg, Some(pid), resources)?;
             if let Some(cg) = self.cg.filter(|_| ns.new_user) {
                 // The child's root is not root on the host: it cannot write the
                 // host's cgroup files, so the parent moves it.

@@ -183,7 +183,7 @@ fn sub_cgroup(of: &cgroups::CgroupState, args: &[String]) -> Result<cgroups::Cgr
     let everywhere = subs.iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p.as_str());
     let mut state = of.clone();
     match &mut state {
-        CgroupState::V2 { dir } => match (everywhere, subs.first()) {
+        CgroupState::V2 { dir, .. } => match (everywhere, subs.first()) {
             (Some(p), _) => *dir = join_sub(dir, p)?,
             (None, Some((c, _))) => {
                 return Err(usage(format!("--cgroup: unknown controller {c} (cgroup v2 has one hierarchy)")))
@@ -225,7 +225,7 @@ fn state_dirs(s: &cgroups::CgroupState) -> Vec<&Path> {
         cgroups::CgroupState::V1 { dirs, unified } => {
             dirs.iter().map(|(_, d)| d.as_path()).chain(unified.as_deref()).collect()
         }
-        cgroups::CgroupState::V2 { dir } => vec![dir.as_path()],
+        cgroups::CgroupState::V2 { dir, .. } => vec![dir.as_path()],
     }
 }
 
@@ -512,8 +512,8 @@ mod tests {
         assert!(err(&["a", "b"]).contains("missing <controller>: prefix"));
         assert!(err(&["a:b:c"]).contains("invalid --cgroup argument"));
         assert!(err(&["cpu:sub", "cpuacct:m"]).contains("two sub-cgroups"));
-        let v2 = CgroupState::V2 { dir: ct(&mem) };
-        assert_eq!(sub_cgroup(&v2, &args(&["m"])).unwrap(), CgroupState::V2 { dir: ct(&mem).join("m") });
+        let v2 = CgroupState::V2 { dir: ct(&mem), systemd: None };
+        assert_eq!(sub_cgroup(&v2, &args(&["m"])).unwrap(), CgroupState::V2 { dir: ct(&mem).join("m"), systemd: None });
         assert!(sub_cgroup(&v2, &args(&["memory:m"])).unwrap_err().to_string().contains("unknown controller memory"));
         let _ = std::fs::remove_dir_all(&base);
     }

@@ -33,7 +33,7 @@ impl MountView {
     /// The view of the container whose cgroups `state` describes.
     pub fn new(state: &CgroupState, cgroupns: bool) -> MountView {
         match state {
-            CgroupState::V2 { dir } => MountView { v2_dir: Some(dir.clone()), v1: Vec::new(), cgroupns },
+            CgroupState::V2 { dir, .. } => MountView { v2_dir: Some(dir.clone()), v1: Vec::new(), cgroupns },
             CgroupState::V1 { dirs, .. } => MountView {
                 v2_dir: None,
                 v1: dirs
