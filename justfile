@@ -17,14 +17,17 @@ demo: build
     scripts/demo.sh
 
 # Every test: lint, unit, real containers on this host, pure cgroup v2 in a
-# VM, containerd/podman/docker running busybox through hull, the
-# tutorial's examples, and pods through containerd's CRI plugin.
+# VM, the production-like systemd host in a VM (systemd cgroup driver,
+# engines in their default configuration, AppArmor), containerd/podman/docker
+# running busybox through hull, the tutorial's examples, and pods through
+# containerd's CRI plugin.
 test: lint build
     scripts/deps.sh uidmap
     cargo build -p hull
     cargo test --workspace
     just soak 200
     just test-cgroup2
+    just test-systemd
     just test-engines
     just test-docs
     just test-cri
@@ -48,7 +51,7 @@ test-cgroup2: build
 # running integration/systemd-vm/tests.sh with hull: the systemd cgroup
 # driver, cgroupfs under systemd, podman/Docker/containerd/CRI in their
 # default configuration, AppArmor. Sections may be named (e.g. `just
-# test-systemd systemd-driver`); not in `test` yet.
+# test-systemd systemd-driver`).
 test-systemd *sections: build
     integration/systemd-vm/run.sh -r hull {{sections}}
 
