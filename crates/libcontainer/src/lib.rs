@@ -20,6 +20,10 @@ pub mod trace;
 /// without the rest of hull; re-exported so `crate::cgroups::…` reads as before.
 pub use hull_cgroups as cgroups;
 
+/// The runtime-spec version hull implements: in state JSON, `features`, the
+/// state a seccomp agent receives.
+pub const OCI_VERSION: &str = "1.2.0";
+
 /// Something went wrong that must not fail the command (a poststart hook,
 /// …): a `tracing` warning, which the CLI prints as `hull: warning: …` (and
 /// writes to `--log`).

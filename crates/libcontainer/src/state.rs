@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub const STATE_FILE: &str = "state.json";
 pub const START_SOCKET: &str = "start.sock";
-pub const OCI_VERSION: &str = "1.2.0";
+/// The runtime-spec version hull implements (kept at the crate root, a leaf).
+pub use crate::OCI_VERSION;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {

@@ -560,6 +560,11 @@ pub fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> SysResult<(usize, Option<Own
     Ok((msg.bytes, fd))
 }
 
+/// The errno of an I/O error (EIO when it carries none).
+pub fn io_errno(e: &std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
 /// Is the effective uid 0?
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

@@ -85,9 +85,7 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
         .map_err(|e| ContainerError::Sys { op: format!("write pid file {}", path.display()), errno: io_errno(&e) })
 }
 
-pub fn io_errno(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
+pub use crate::sys::io_errno;
 
 fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
     let mut v = st.oci_json(Status::Creating);

@@ -38,7 +38,7 @@ fn hide_host_proc_and_sys(rootfs: &Path) -> Result<(), RootfsError> {
     let text = crate::cgroups::mountinfo::read_self().map_err(|e| RootfsError::Path {
         op: "read",
         path: "/proc/self/mountinfo".into(),
-        errno: crate::container::io_errno(&e),
+        errno: crate::sys::io_errno(&e),
     })?;
     let points: Vec<std::path::PathBuf> = crate::cgroups::mountinfo::parse(&text)
         .filter(|m| m.fstype == "proc" || m.fstype == "sysfs")

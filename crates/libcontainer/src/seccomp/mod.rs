@@ -63,7 +63,7 @@ impl Listener {
     pub fn forward(&self, fd: &OwnedFd, pid: i32, state: &serde_json::Value) -> Result<(), SeccompError> {
         use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
         let msg = serde_json::json!({
-            "ociVersion": crate::state::OCI_VERSION,
+            "ociVersion": crate::OCI_VERSION,
             "fds": ["seccompFd"],
             "pid": pid,
             "metadata": self.metadata,
