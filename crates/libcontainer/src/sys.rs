@@ -616,6 +616,12 @@ pub fn fs_magic(fd: RawFd) -> SysResult<i64> {
     Ok(st.f_type as i64)
 }
 
+/// Attaches the detached mount `tree` (open_tree, fsmount) onto the file
+/// or directory behind `target`: both by descriptor.
+pub fn attach_tree(tree: RawFd, target: RawFd) -> SysResult<()> {
+    move_mount(tree, c"", target, c"", libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH)
+}
+
 /// Bind-mounts the file or directory behind `source` (any descriptor, O_PATH
 /// included) onto the one behind `target`: nothing is looked up by name, so
 /// neither end can be swapped for something else between check and use.
@@ -625,5 +631,5 @@ pub fn bind_fd_onto_fd(source: RawFd, target: RawFd, recursive: bool) -> SysResu
         flags |= libc::AT_RECURSIVE as u32;
     }
     let tree = open_tree(source, c"", flags)?;
-    move_mount(tree.as_raw_fd(), c"", target, c"", libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH)
+    attach_tree(tree.as_raw_fd(), target)
 }

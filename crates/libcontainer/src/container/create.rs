@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespaceType, LinuxResources, Spec};
 
-use super::{hook_state, io_errno, sys_err, wait_for_exec, write_pid_file, ContainerError};
+use super::{forward_listener, hook_state, io_errno, sys_err, wait_for_exec, write_pid_file, ContainerError};
 use crate::cgroups::{self, CgroupError, CgroupManager};
 use crate::hooks;
 use crate::namespaces;
@@ -780,18 +780,10 @@ fn serve_until_ready(
                 let fd = sys::pidfd_open(p).map_err(sys_err("open the init's pidfd"))?;
                 served = Served::Grandchild(p, fd);
             }
-            Ok(Message::SeccompListener) => {
-                // A NOTIFY profile: the init loaded its filter before Ready,
-                // so that the agent has the listener while the container is
-                // created (as with runc), and the state it gets says so.
-                let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
-                    message: "seccomp listener message without a descriptor".into(),
-                    errno: 0,
-                })?;
-                if let Some(l) = &st.seccomp_listener {
-                    l.forward(&fd, st.pid, &hook_state(st, "creating"))?;
-                }
-            }
+            // A NOTIFY profile: the init loaded its filter before Ready, so
+            // that the agent has the listener while the container is created
+            // (as with runc), and the state it gets says so.
+            Ok(Message::SeccompListener) => forward_listener(chan, st, st.pid, &hook_state(st, "creating"))?,
             Ok(Message::Ready) => return Ok(served),
             Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
             Ok(other) => return Err(SyncError::Unexpected { expected: "Ready", got: other }.into()),

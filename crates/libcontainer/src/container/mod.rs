@@ -108,20 +108,30 @@ pub(crate) fn wait_for_exec(
             Err(SyncError::Closed) => return Ok(()),
             Ok(Message::Exec) if !until_exec_done => return Ok(()),
             Ok(Message::Exec) => {}
-            Ok(Message::SeccompListener) => {
-                let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
-                    message: "seccomp listener message without a descriptor".into(),
-                    errno: 0,
-                })?;
-                if let Some(l) = &st.seccomp_listener {
-                    l.forward(&fd, process_pid, &st.oci_json(Status::Running))?;
-                }
-            }
+            Ok(Message::SeccompListener) => forward_listener(chan, st, process_pid, &st.oci_json(Status::Running))?,
             Ok(Message::Error { message, errno }) => return Err(ContainerError::Init { message, errno }),
             Ok(other) => return Err(SyncError::Unexpected { expected: "exec", got: other }.into()),
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// The seccomp notification listener that came with the last message goes
+/// to the profile's agent, with the container's state.
+pub(crate) fn forward_listener(
+    chan: &mut Channel,
+    st: &ContainerState,
+    pid: i32,
+    state: &serde_json::Value,
+) -> Result<(), ContainerError> {
+    let fd = chan.take_fd().ok_or_else(|| ContainerError::Init {
+        message: "seccomp listener message without a descriptor".into(),
+        errno: 0,
+    })?;
+    if let Some(l) = &st.seccomp_listener {
+        l.forward(&fd, pid, state)?;
+    }
+    Ok(())
 }
 
 fn run_poststart(st: &ContainerState) {

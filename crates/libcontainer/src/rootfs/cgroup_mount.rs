@@ -66,14 +66,7 @@ fn bind(src: &Path, target: &OwnedFd, dest: &Path, ro: bool) -> Result<(), Rootf
     }
     sys::mount_setattr(tree.as_raw_fd(), c"", libc::AT_EMPTY_PATH as u32, set, 0, 0)
         .map_err(merr("set attributes of", dest))?;
-    sys::move_mount(
-        tree.as_raw_fd(),
-        c"",
-        target.as_raw_fd(),
-        c"",
-        libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-    )
-    .map_err(merr("bind", dest))
+    sys::attach_tree(tree.as_raw_fd(), target.as_raw_fd()).map_err(merr("bind", dest))
 }
 
 /// Mounts the container's cgroup tree at the `cgroup` mount's destination.

@@ -76,14 +76,7 @@ fn create_device(root: &OwnedFd, d: &DeviceEntry, bind: bool, dev: Option<&Owned
             Errno::ENOENT => RootfsError::NoHostDevice { path: d.path.clone() },
             _ => dev_err("bind device", &d.path)(errno),
         })?;
-        return sys::move_mount(
-            tree.as_raw_fd(),
-            c"",
-            target.as_raw_fd(),
-            c"",
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-        )
-        .map_err(dev_err("bind device", &d.path));
+        return sys::attach_tree(tree.as_raw_fd(), target.as_raw_fd()).map_err(dev_err("bind device", &d.path));
     }
     let (parent, name) = split(&d.path);
     let resolved;

@@ -85,20 +85,6 @@ fn flag_option(opt: &str) -> Option<(MsFlags, bool)> {
     })
 }
 
-fn propagation_option(opt: &str) -> Option<MsFlags> {
-    Some(match opt {
-        "private" => MsFlags::MS_PRIVATE,
-        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-        "shared" => MsFlags::MS_SHARED,
-        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-        "slave" => MsFlags::MS_SLAVE,
-        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
-        _ => return None,
-    })
-}
-
 /// `rro`, `rnosuid`, … (mount_setattr attributes applied recursively): (set, clear).
 fn recursive_option(opt: &str) -> Option<(u64, u64)> {
     use libc::*;
@@ -160,7 +146,7 @@ impl MountEntry {
                     e.flags |= f;
                     e.cleared.remove(f);
                 }
-            } else if let Some(p) = propagation_option(opt) {
+            } else if let Some(p) = super::parse_propagation(opt) {
                 e.propagation.push(p);
             } else if let Some((set, clear)) = recursive_option(opt) {
                 e.rec_set = (e.rec_set & !clear) | set;
@@ -373,14 +359,7 @@ fn attach_bind(root: &OwnedFd, e: &MountEntry, tree: &OwnedFd) -> Result<(), Roo
         .map_err(|errno| err("stat the source of", e, errno))?;
     let target = resolve_in_root(root, &e.destination, if is_dir { Create::Dir } else { Create::File })?;
     let empty = c"";
-    sys::move_mount(
-        tree.as_raw_fd(),
-        empty,
-        target.as_raw_fd(),
-        empty,
-        libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-    )
-    .map_err(|errno| err("bind", e, errno))?;
+    sys::attach_tree(tree.as_raw_fd(), target.as_raw_fd()).map_err(|errno| err("bind", e, errno))?;
     for p in &e.propagation {
         let rec = if p.contains(MsFlags::MS_REC) { libc::AT_RECURSIVE } else { 0 };
         sys::mount_setattr(

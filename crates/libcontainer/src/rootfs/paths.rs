@@ -55,13 +55,7 @@ impl NullSource {
         if self.used {
             return sys::bind_fd_onto_fd(self.tree.as_raw_fd(), target.as_raw_fd(), false);
         }
-        sys::move_mount(
-            self.tree.as_raw_fd(),
-            c"",
-            target.as_raw_fd(),
-            c"",
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-        )?;
+        sys::attach_tree(self.tree.as_raw_fd(), target.as_raw_fd())?;
         self.used = true;
         Ok(())
     }
@@ -97,14 +91,7 @@ pub fn mask_paths(paths: &[PathBuf], null: &mut NullSource) -> Result<(), Rootfs
         if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
             let tmpfs = sys::fsmount_new(c"tmpfs", &[(c"size", c"0"), (c"nr_inodes", c"1")], libc::MOUNT_ATTR_RDONLY)
                 .map_err(mount_err("mask", "maskedPaths", p))?;
-            sys::move_mount(
-                tmpfs.as_raw_fd(),
-                c"",
-                fd.as_raw_fd(),
-                c"",
-                libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-            )
-            .map_err(mount_err("mask", "maskedPaths", p))?;
+            sys::attach_tree(tmpfs.as_raw_fd(), fd.as_raw_fd()).map_err(mount_err("mask", "maskedPaths", p))?;
         } else {
             null.mask(&fd).map_err(mount_err("mask", "maskedPaths", p))?;
         }
@@ -129,14 +116,7 @@ pub fn readonly_paths(paths: &[PathBuf]) -> Result<(), RootfsError> {
             0,
         )
         .map_err(mount_err("make read-only", "readonlyPaths", p))?;
-        sys::move_mount(
-            tree.as_raw_fd(),
-            c"",
-            fd.as_raw_fd(),
-            c"",
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-        )
-        .map_err(mount_err("bind", "readonlyPaths", p))?;
+        sys::attach_tree(tree.as_raw_fd(), fd.as_raw_fd()).map_err(mount_err("bind", "readonlyPaths", p))?;
     }
     Ok(())
 }
