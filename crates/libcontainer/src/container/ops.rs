@@ -20,26 +20,32 @@ fn manager(st: &ContainerState) -> Result<Box<dyn CgroupManager>, ContainerError
 
 /// `pause`: freeze every process of the container.
 pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
-    let (dir, _lock, mut st) = state::load_locked(root, id)?;
-    let status = live_status(&dir, &st);
-    if status != Status::Running {
-        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "container not running".into() });
-    }
-    manager(&st)?.freeze()?;
-    st.paused = true;
-    state::save(&dir, &st)?;
-    Ok(())
+    set_frozen(root, id, true)
 }
 
 /// `resume`: thaw a paused container.
 pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
+    set_frozen(root, id, false)
+}
+
+fn set_frozen(root: &Path, id: &str, frozen: bool) -> Result<(), ContainerError> {
     let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
-    if status != Status::Paused {
-        return Err(ContainerError::WrongStatus { id: id.into(), status, what: "container not paused".into() });
+    let (from, what) = if frozen {
+        (Status::Running, "container not running")
+    } else {
+        (Status::Paused, "container not paused")
+    };
+    if status != from {
+        return Err(ContainerError::WrongStatus { id: id.into(), status, what: what.into() });
     }
-    manager(&st)?.thaw()?;
-    st.paused = false;
+    let cg = manager(&st)?;
+    if frozen {
+        cg.freeze()?;
+    } else {
+        cg.thaw()?;
+    }
+    st.paused = frozen;
     state::save(&dir, &st)?;
     Ok(())
 }
