@@ -260,50 +260,8 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     crate::trace::mark("exec: start");
     let (dir, st) = state::load(root, &opts.id)?;
     let status = live_status(&dir, &st);
-    match status {
-        Status::Stopped | Status::Creating => {
-            return Err(ContainerError::WrongStatus {
-                id: opts.id.clone(),
-                status,
-                what: format!("cannot exec in a {status} container"),
-            })
-        }
-        Status::Paused if !opts.ignore_paused => {
-            return Err(ContainerError::WrongStatus {
-                id: opts.id.clone(),
-                status,
-                what: "cannot exec in a paused container (use --ignore-paused to override)".into(),
-            })
-        }
-        _ => {}
-    }
-    let config = spec::load(&st.bundle)?;
-    let process = build_process(opts, config.process().as_ref())?;
-    let mut plan = ProcessPlan::from_spec(&process)?;
-    if process.terminal().unwrap_or(false) {
-        plan.terminal = true;
-    }
-    if let Some(p) = config.linux().as_ref().and_then(|l| l.personality().as_ref()) {
-        // The container's personality is every process's (as runc ≥ 1.2).
-        plan.set_personality(p)?;
-    }
-    if let Some(s) = config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        plan.seccomp = Some(seccomp::compile(s)?);
-    }
-    if let Some(p) = config.linux().as_ref().and_then(|l| l.memory_policy().as_ref()) {
-        plan.set_memory_policy(p)?;
-    }
-    // The exec's own execCPUAffinity, else the container's (as runc).
-    let affinity = ExecAffinity::from_spec(
-        process
-            .exec_cpu_affinity()
-            .as_ref()
-            .or_else(|| config.process().as_ref().and_then(|p| p.exec_cpu_affinity().as_ref())),
-    )
-    .map_err(ContainerError::Usage)?;
-    if plan.terminal && opts.detach && opts.console_socket.is_none() {
-        return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
-    }
+    check_status(opts, status)?;
+    let (plan, affinity) = plan_process(opts, &st)?;
     crate::trace::mark("exec: state and config loaded, process planned");
 
     let init = open_init(&st).ok_or_else(|| ContainerError::WrongStatus {
@@ -318,7 +276,6 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         // user namespace first (the kernel orders a multi-flag setns so).
         parent_side |= CloneFlags::CLONE_NEWUSER;
     }
-    let child_side = all - parent_side;
     let cg_state = match (&st.cgroup, opts.sub_cgroups.is_empty()) {
         (Some(c), true) => Some(c.clone()),
         (Some(c), false) => Some(sub_cgroup(c, &opts.sub_cgroups)?),
@@ -332,57 +289,24 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     // A paused container's cgroup would freeze the new process before it can
     // exec (and report back): join the cgroup only once it runs.
     let join_after_exec = status == Status::Paused;
-    let clone_into =
-        if join_after_exec { None } else { cg.as_ref().and_then(|c| CgroupManager::clone_into(c.as_ref())) };
-
     let (console_child, console_parent) = terminal::console_sockets(plan.terminal, opts.console_socket.as_deref())?;
     let forwarded = if opts.detach { nix::sys::signal::SigSet::empty() } else { block_forwarded_signals()? };
-    let (parent_chan, child_chan) = Channel::pair()?;
     if !parent_side.is_empty() {
         // pid (and time) namespaces are entered by children only: join them here.
         nix::sched::setns(init.as_fd(), parent_side).map_err(sys_err("join the container's pid namespace"))?;
     }
-    // On v1 the exec process moves itself into the cgroup (cheap, see join_self).
-    let self_join = if join_after_exec { None } else { cg.as_deref().filter(|c| !c.fully_placed_by_clone()) };
-    // Non-dumpable before the clone, so that the child, which runs hull's
-    // binary inside the container until execve, never is (CVE-2019-5736).
-    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make hull non-dumpable"))?;
-    // `initial`: the child is born on these CPUs, before it enters the
-    // container's cgroup (we pin ourselves around the clone).
-    let own_affinity = match &affinity.initial {
-        Some(mask) => {
-            let own = sys::sched_getaffinity().ok();
-            affinity::pin("initial", mask).map_err(ContainerError::Usage)?;
-            own
-        }
-        None => None,
+    let child = ExecChild {
+        init: &init,
+        join: all - parent_side,
+        // On v1 the exec process moves itself into the cgroup (cheap, see join_self).
+        cgroup: if join_after_exec { None } else { cg.as_deref() },
+        affinity: &affinity,
+        console: console_child.as_ref(),
+        preserve_fds: opts.preserve_fds,
     };
-    let forked = sys::clone3(0, clone_into);
-    if !matches!(forked, Ok(Forked::Child)) {
-        if let Some(own) = &own_affinity {
-            let _ = sys::sched_setaffinity(own);
-        }
-    }
-    let (pid, pidfd) = match forked.map_err(sys_err("clone3 the exec process"))? {
-        Forked::Child => {
-            drop(parent_chan);
-            let cfg = ExecConfig {
-                init: &init,
-                join: child_side,
-                cgroup_join: self_join,
-                process: plan,
-                preserve_fds: opts.preserve_fds,
-                console_socket: console_child.as_ref(),
-                final_cpu_affinity: affinity.last.clone(),
-            };
-            exec_child::run(cfg, child_chan);
-        }
-        Forked::Parent { pid, pidfd } => (pid, pidfd),
-    };
-    drop(child_chan);
+    let (pid, pidfd, mut chan) = child.clone(plan)?;
     drop(console_child);
     crate::trace::mark("exec: clone3 returned");
-    let mut chan = parent_chan;
     // Whatever goes wrong from here, the child is ours to kill and reap: left
     // as a zombie in the container's pid namespace it would hold up delete.
     let result = (|| -> Result<Option<OwnedFd>, ContainerError> {
@@ -390,18 +314,13 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
         // execve. A seccomp agent gets the container's state (the init's
         // pid) and this process's pid, as from runc.
         wait_for_exec(&mut chan, &st, pid, opts.detach)?;
-        if join_after_exec {
-            if let Some(cg) = &cg {
-                cg.add_process(pid)?;
-            }
+        if let Some(cg) = cg.as_ref().filter(|_| join_after_exec) {
+            cg.add_process(pid)?;
         }
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid)?;
         }
-        Ok(match &console_parent {
-            Some(cp) => Some(terminal::recv_fd(cp.as_raw_fd())?),
-            None => None,
-        })
+        console_parent.as_ref().map(|cp| terminal::recv_fd(cp.as_raw_fd())).transpose().map_err(Into::into)
     })();
     let console = match result {
         Ok(c) => c,
@@ -419,6 +338,112 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, ContainerError> {
     let code = foreground(&pidfd, console.as_ref(), &forwarded)?;
     crate::trace::mark("exec: program exited");
     Ok(code)
+}
+
+/// runc's refusals: nothing runs in a stopped (or still creating)
+/// container, nor in a paused one unless asked.
+fn check_status(opts: &ExecOptions, status: Status) -> Result<(), ContainerError> {
+    match status {
+        Status::Stopped | Status::Creating => Err(ContainerError::WrongStatus {
+            id: opts.id.clone(),
+            status,
+            what: format!("cannot exec in a {status} container"),
+        }),
+        Status::Paused if !opts.ignore_paused => Err(ContainerError::WrongStatus {
+            id: opts.id.clone(),
+            status,
+            what: "cannot exec in a paused container (use --ignore-paused to override)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The process to run, from the flags or `--process` and the container's
+/// config.json (personality, seccomp, memory policy, CPU affinity).
+fn plan_process(opts: &ExecOptions, st: &state::ContainerState) -> Result<(ProcessPlan, ExecAffinity), ContainerError> {
+    let config = spec::load(&st.bundle)?;
+    let process = build_process(opts, config.process().as_ref())?;
+    let mut plan = ProcessPlan::from_spec(&process)?;
+    if process.terminal().unwrap_or(false) {
+        plan.terminal = true;
+    }
+    let linux = config.linux().as_ref();
+    if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
+        // The container's personality is every process's (as runc ≥ 1.2).
+        plan.set_personality(p)?;
+    }
+    if let Some(s) = linux.and_then(|l| l.seccomp().as_ref()) {
+        plan.seccomp = Some(seccomp::compile(s)?);
+    }
+    if let Some(p) = linux.and_then(|l| l.memory_policy().as_ref()) {
+        plan.set_memory_policy(p)?;
+    }
+    // The exec's own execCPUAffinity, else the container's (as runc).
+    let affinity = ExecAffinity::from_spec(
+        process
+            .exec_cpu_affinity()
+            .as_ref()
+            .or_else(|| config.process().as_ref().and_then(|p| p.exec_cpu_affinity().as_ref())),
+    )
+    .map_err(ContainerError::Usage)?;
+    if plan.terminal && opts.detach && opts.console_socket.is_none() {
+        return Err(usage("--tty with --detach needs --console-socket to hand the terminal to"));
+    }
+    Ok((plan, affinity))
+}
+
+/// The exec process to clone, into the container's pid namespace (joined
+/// by us) and, where the cgroup is ready, its cgroup.
+struct ExecChild<'a> {
+    init: &'a OwnedFd,
+    /// The namespaces the child joins itself.
+    join: CloneFlags,
+    cgroup: Option<&'a dyn CgroupManager>,
+    affinity: &'a ExecAffinity,
+    console: Option<&'a OwnedFd>,
+    preserve_fds: u32,
+}
+
+impl ExecChild<'_> {
+    fn clone(&self, plan: ProcessPlan) -> Result<(i32, OwnedFd, Channel), ContainerError> {
+        let (parent_chan, child_chan) = Channel::pair()?;
+        let clone_into = self.cgroup.and_then(|c| c.clone_into());
+        // Non-dumpable before the clone, so that the child, which runs hull's
+        // binary inside the container until execve, never is (CVE-2019-5736).
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("make hull non-dumpable"))?;
+        // `initial`: the child is born on these CPUs, before it enters the
+        // container's cgroup (we pin ourselves around the clone).
+        let own_affinity = match &self.affinity.initial {
+            Some(mask) => {
+                let own = sys::sched_getaffinity().ok();
+                affinity::pin("initial", mask).map_err(ContainerError::Usage)?;
+                own
+            }
+            None => None,
+        };
+        let forked = sys::clone3(0, clone_into);
+        if !matches!(forked, Ok(Forked::Child)) {
+            if let Some(own) = &own_affinity {
+                let _ = sys::sched_setaffinity(own);
+            }
+        }
+        match forked.map_err(sys_err("clone3 the exec process"))? {
+            Forked::Child => {
+                drop(parent_chan);
+                let cfg = ExecConfig {
+                    init: self.init,
+                    join: self.join,
+                    cgroup_join: self.cgroup.filter(|c| !c.fully_placed_by_clone()),
+                    process: plan,
+                    preserve_fds: self.preserve_fds,
+                    console_socket: self.console,
+                    final_cpu_affinity: self.affinity.last.clone(),
+                };
+                exec_child::run(cfg, child_chan);
+            }
+            Forked::Parent { pid, pidfd } => Ok((pid, pidfd, parent_chan)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -31,11 +31,8 @@ pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
 fn set_frozen(root: &Path, id: &str, frozen: bool) -> Result<(), ContainerError> {
     let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
-    let (from, what) = if frozen {
-        (Status::Running, "container not running")
-    } else {
-        (Status::Paused, "container not paused")
-    };
+    let (from, what) =
+        if frozen { (Status::Running, "container not running") } else { (Status::Paused, "container not paused") };
     if status != from {
         return Err(ContainerError::WrongStatus { id: id.into(), status, what: what.into() });
     }
