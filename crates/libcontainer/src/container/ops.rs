@@ -31,11 +31,8 @@ pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
 fn set_frozen(root: &Path, id: &str, frozen: bool) -> Result<(), ContainerError> {
     let (dir, _lock, mut st) = state::load_locked(root, id)?;
     let status = live_status(&dir, &st);
-    let (from, what) = if frozen {
-        (Status::Running, "container not running")
-    } else {
-        (Status::Paused, "container not paused")
-    };
+    let (from, what) =
+        if frozen { (Status::Running, "container not running") } else { (Status::Paused, "container not paused") };
     if status != from {
         return Err(ContainerError::WrongStatus { id: id.into(), status, what: what.into() });
     }
@@ -195,9 +192,7 @@ fn merge_json(base: &mut serde_json::Value, new: &serde_json::Value) {
 /// `features`: what this runtime supports, in the runtime-spec's features
 /// document shape (what engines query before using optional things).
 pub fn features() -> serde_json::Value {
-    let caps: Vec<String> = (0..=crate::process::caps::last_cap())
-        .filter_map(|n| crate::process::caps::name(n).map(str::to_string))
-        .collect();
+    let caps = crate::process::caps::known_names();
     let mount_options: Vec<&str> = [
         "async",
         "atime",
