@@ -206,8 +206,7 @@ fn a_created_init_cannot_be_opened_from_its_namespaces() {
         .as_array_mut()
         .unwrap()
         .push(json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}));
-    let all: Vec<&str> =
-        (0..=libcontainer::process::caps::last_cap()).filter_map(libcontainer::process::caps::name).collect();
+    let all = libcontainer::process::caps::known_names();
     for set in ["bounding", "effective", "permitted"] {
         b.config["process"]["capabilities"][set] = json!(all);
     }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use procfs_core::ProcessCGroup;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{io_err, CgroupError};
@@ -96,26 +97,31 @@ pub fn parse_layout(text: &str) -> Result<Layout, CgroupError> {
     }
 }
 
-/// Our own cgroup (as /proc/self/cgroup says) in the hierarchy with `key`
-/// (a controller name, or "" for cgroup2).
-fn own_cgroup(key: &str) -> PathBuf {
-    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, ctrls, path) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-        if (key.is_empty() && ctrls.is_empty()) || (!key.is_empty() && ctrls.split(',').any(|c| c == key)) {
-            return PathBuf::from(path);
-        }
-    }
-    PathBuf::from("/")
+/// The cgroups of process `pid` (0: ourselves), one per hierarchy, as
+/// /proc/<pid>/cgroup lists them (parsed by procfs-core).
+pub(crate) fn cgroups_of(pid: i32) -> Vec<ProcessCGroup> {
+    use procfs_core::FromRead;
+    let file = if pid == 0 { "/proc/self/cgroup".to_string() } else { format!("/proc/{pid}/cgroup") };
+    let groups = std::fs::File::open(file).ok().and_then(|f| procfs_core::ProcessCGroups::from_read(f).ok());
+    groups.map(|g| g.0).unwrap_or_default()
+}
+
+/// The path in the hierarchy with `key` (a controller name, or "" for cgroup2).
+pub(crate) fn path_in(groups: &[ProcessCGroup], key: &str) -> Option<PathBuf> {
+    let wanted = |g: &&ProcessCGroup| match key {
+        "" => g.controllers.is_empty(),
+        _ => g.controllers.iter().any(|c| c == key),
+    };
+    groups.iter().find(wanted).map(|g| PathBuf::from(&g.pathname))
 }
 
 /// The container's cgroup path inside a hierarchy: absolute cgroupsPath as
-/// given, relative ones under hull's own cgroup, `/hull/<id>` by default.
-pub(crate) fn container_path(cgroups_path: Option<&Path>, id: &str, key: &str) -> PathBuf {
+/// given, relative ones under hull's own cgroup (`own`: `cgroups_of(0)`),
+/// `/hull/<id>` by default.
+pub(crate) fn container_path(cgroups_path: Option<&Path>, id: &str, key: &str, own: &[ProcessCGroup]) -> PathBuf {
     match cgroups_path {
         Some(p) if p.is_absolute() => p.to_path_buf(),
-        Some(p) => own_cgroup(key).join(p),
+        Some(p) => path_in(own, key).unwrap_or_else(|| PathBuf::from("/")).join(p),
         None => PathBuf::from("/hull").join(id),
     }
 }
@@ -160,11 +166,23 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(container_path(None, "abc", ""), Path::new("/hull/abc"));
-        assert_eq!(container_path(Some(Path::new("/a/b")), "abc", ""), Path::new("/a/b"));
+        assert_eq!(container_path(None, "abc", "", &[]), Path::new("/hull/abc"));
+        assert_eq!(container_path(Some(Path::new("/a/b")), "abc", "", &[]), Path::new("/a/b"));
         assert_eq!(
             join_under(Path::new("/sys/fs/cgroup/memory"), Path::new("/a/b")),
             Path::new("/sys/fs/cgroup/memory/a/b")
         );
+    }
+
+    #[test]
+    fn relative_cgroups_path_goes_under_our_own_cgroup_in_each_hierarchy() {
+        use procfs_core::FromRead;
+        let text = "12:cpu,cpuacct:/ours/cpu\n1:name=systemd:/user.slice/s\n0::/user.slice/u\n";
+        let own = procfs_core::ProcessCGroups::from_read(text.as_bytes()).unwrap().0;
+        let rel = Some(Path::new("sub/c1"));
+        assert_eq!(container_path(rel, "c1", "cpuacct", &own), Path::new("/ours/cpu/sub/c1"));
+        assert_eq!(container_path(rel, "c1", "name=systemd", &own), Path::new("/user.slice/s/sub/c1"));
+        assert_eq!(container_path(rel, "c1", "", &own), Path::new("/user.slice/u/sub/c1"));
+        assert_eq!(container_path(rel, "c1", "memory", &own), Path::new("/sub/c1"));
     }
 }

@@ -132,9 +132,12 @@ pub fn new_manager(
     cgroups_path: Option<&Path>,
     id: &str,
 ) -> Result<Box<dyn CgroupManager>, CgroupError> {
+    // A relative cgroupsPath goes under hull's own cgroup: /proc/self/cgroup
+    // is read once for every hierarchy.
+    let own = if cgroups_path.is_some_and(Path::is_relative) { layout::cgroups_of(0) } else { Vec::new() };
     Ok(match layout {
         Layout::V2 { root } => {
-            let dir = join_under(root, &container_path(cgroups_path, id, ""));
+            let dir = join_under(root, &container_path(cgroups_path, id, "", &own));
             Box::new(v2::V2Manager::new(dir, root.clone()))
         }
         Layout::V1 { hierarchies, unified } => {
@@ -142,10 +145,10 @@ pub fn new_manager(
                 .iter()
                 .map(|h| {
                     let key = h.controllers.first().map(String::as_str).unwrap_or("");
-                    (h.clone(), join_under(&h.mount_point, &container_path(cgroups_path, id, key)))
+                    (h.clone(), join_under(&h.mount_point, &container_path(cgroups_path, id, key, &own)))
                 })
                 .collect();
-            let unified = unified.as_ref().map(|u| join_under(u, &container_path(cgroups_path, id, "")));
+            let unified = unified.as_ref().map(|u| join_under(u, &container_path(cgroups_path, id, "", &own)));
             Box::new(v1::V1Manager::new(dirs, unified))
         }
     })

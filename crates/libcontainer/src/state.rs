@@ -138,26 +138,15 @@ pub struct ProcStat {
     pub start_time: u64,
 }
 
+/// Parsed by procfs-core (which also finds the fields after a command name
+/// with spaces or parentheses in it).
 pub fn proc_stat(pid: i32) -> Option<ProcStat> {
+    use procfs_core::FromRead;
     if pid <= 0 {
         return None;
     }
-    let mut buf = [0u8; 512];
-    let path = format!("/proc/{pid}/stat");
-    let n = {
-        use std::io::Read;
-        let mut f = File::open(path).ok()?;
-        f.read(&mut buf).ok()?
-    };
-    let text = &buf[..n];
-    // The command name may contain spaces and parentheses: fields start after the last ')'.
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let mut fields = text[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty());
-    let state = *fields.next()?.first()?;
-    // starttime is field 22 overall; after ')' we are at field 3.
-    let start = fields.nth(18)?;
-    let start_time = std::str::from_utf8(start).ok()?.trim().parse().ok()?;
-    Some(ProcStat { state, start_time })
+    let stat = procfs_core::process::Stat::from_read(File::open(format!("/proc/{pid}/stat")).ok()?).ok()?;
+    Some(ProcStat { state: u8::try_from(stat.state).ok()?, start_time: stat.starttime })
 }
 
 impl ContainerState {

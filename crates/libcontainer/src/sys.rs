@@ -1,7 +1,8 @@
 //! The syscall edge: thin, typed wrappers around the raw system calls that
-//! neither `nix` nor `libc` wrap (clone3, pidfds, openat2, the new mount API,
-//! capset). Every `unsafe` block of the library that talks to the kernel lives
-//! here so that the rest of the code can stay safe.
+//! neither `nix` nor `libc` wrap (clone3, pidfds, openat2, the new mount API).
+//! Every `unsafe` block of the library that talks to the kernel lives here so
+//! that the rest of the code can stay safe (the capability calls are the
+//! `caps` crate's).
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -199,53 +200,6 @@ pub fn setdomainname(name: &[u8]) -> SysResult<()> {
     // SAFETY: pointer and length describe `name`.
     check(unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } as libc::c_long)?;
     Ok(())
-}
-
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-/// Sets the effective, permitted and inheritable sets of the calling thread in
-/// one `capset(2)` (64-bit masks, bit N = capability N).
-pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> SysResult<()> {
-    let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let data = [
-        CapData { effective: effective as u32, permitted: permitted as u32, inheritable: inheritable as u32 },
-        CapData {
-            effective: (effective >> 32) as u32,
-            permitted: (permitted >> 32) as u32,
-            inheritable: (inheritable >> 32) as u32,
-        },
-    ];
-    // SAFETY: header and data have the kernel's v3 layout and live through the call.
-    check(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) })?;
-    Ok(())
-}
-
-/// Reads (effective, permitted, inheritable) of the calling thread.
-pub fn capget() -> SysResult<(u64, u64, u64)> {
-    let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: header and data have the kernel's v3 layout and live through the call.
-    check(unsafe { libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr()) })?;
-    let join = |lo: u32, hi: u32| (lo as u64) | ((hi as u64) << 32);
-    Ok((
-        join(data[0].effective, data[1].effective),
-        join(data[0].permitted, data[1].permitted),
-        join(data[0].inheritable, data[1].inheritable),
-    ))
 }
 
 pub fn prctl(option: i32, arg2: libc::c_ulong, arg3: libc::c_ulong) -> SysResult<i32> {

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::controllers::{blkio, cpu, cpuset, memory, pids, unified};
 use crate::error::CgroupError;
-use crate::layout::{join_under, Layout};
+use crate::layout::{cgroups_of, join_under, path_in, Layout};
 use crate::stats::Stats;
 use crate::v2::V2Manager;
 use crate::{CgroupManager, CgroupState};
@@ -531,10 +531,8 @@ impl SystemdManager {
 
     /// Is `pid` (0: ourselves) in the scope's cgroup already?
     fn holds(&self, pid: i32) -> bool {
-        let file = if pid == 0 { "/proc/self/cgroup".to_string() } else { format!("/proc/{pid}/cgroup") };
-        let Ok(text) = std::fs::read_to_string(file) else { return false };
-        let Some(cg) = text.lines().find_map(|l| l.strip_prefix("0::")) else { return false };
-        self.fs.dir() == join_under(self.fs.root(), Path::new(cg))
+        let Some(cg) = path_in(&cgroups_of(pid), "") else { return false };
+        self.fs.dir() == join_under(self.fs.root(), &cg)
     }
 }
 

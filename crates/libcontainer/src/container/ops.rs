@@ -192,9 +192,7 @@ fn merge_json(base: &mut serde_json::Value, new: &serde_json::Value) {
 /// `features`: what this runtime supports, in the runtime-spec's features
 /// document shape (what engines query before using optional things).
 pub fn features() -> serde_json::Value {
-    let caps: Vec<String> = (0..=crate::process::caps::last_cap())
-        .filter_map(|n| crate::process::caps::name(n).map(str::to_string))
-        .collect();
+    let caps = crate::process::caps::known_names();
     let mount_options: Vec<&str> = [
         "async",
         "atime",

@@ -1,194 +1,168 @@
-//! Capabilities: the five sets of `process.capabilities` as 64-bit masks, and
-//! the order in which they are applied around the uid switch.
+//! Capabilities: the five sets of `process.capabilities`, and the order in
+//! which they are applied around the uid switch. Names, numbers and the
+//! calls (capget/capset, the bounding and ambient prctls) are the `caps`
+//! crate's.
 
+use ::caps::errors::CapsError;
+use ::caps::{CapSet, Capability, CapsHashSet};
 use nix::errno::Errno;
-use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
+use oci_spec::runtime::Capabilities;
 
 use crate::sys;
 
-/// The kernel's number for a capability (include/uapi/linux/capability.h).
-pub fn number(c: &Capability) -> u32 {
-    use Capability::*;
-    match c {
-        Chown => 0,
-        DacOverride => 1,
-        DacReadSearch => 2,
-        Fowner => 3,
-        Fsetid => 4,
-        Kill => 5,
-        Setgid => 6,
-        Setuid => 7,
-        Setpcap => 8,
-        LinuxImmutable => 9,
-        NetBindService => 10,
-        NetBroadcast => 11,
-        NetAdmin => 12,
-        NetRaw => 13,
-        IpcLock => 14,
-        IpcOwner => 15,
-        SysModule => 16,
-        SysRawio => 17,
-        SysChroot => 18,
-        SysPtrace => 19,
-        SysPacct => 20,
-        SysAdmin => 21,
-        SysBoot => 22,
-        SysNice => 23,
-        SysResource => 24,
-        SysTime => 25,
-        SysTtyConfig => 26,
-        Mknod => 27,
-        Lease => 28,
-        AuditWrite => 29,
-        AuditControl => 30,
-        Setfcap => 31,
-        MacOverride => 32,
-        MacAdmin => 33,
-        Syslog => 34,
-        WakeAlarm => 35,
-        BlockSuspend => 36,
-        AuditRead => 37,
-        Perfmon => 38,
-        Bpf => 39,
-        CheckpointRestore => 40,
-    }
+/// The capabilities the running kernel knows (cap_last_cap; where /proc is
+/// not readable, those its bounding set can be asked about).
+pub fn known() -> CapsHashSet {
+    ::caps::runtime::procfs_all_supported(None).unwrap_or_else(|_| ::caps::runtime::thread_all_supported())
 }
 
-/// Names by number, as the kernel's header lists them.
-const NAMES: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
-/// The name of capability number `n`.
-pub fn name(n: u32) -> Option<&'static str> {
-    NAMES.get(n as usize).copied()
+/// Their names, in the kernel's order (what `hull features` lists).
+pub fn known_names() -> Vec<String> {
+    let mut known: Vec<Capability> = known().into_iter().collect();
+    known.sort_by_key(Capability::index);
+    known.iter().map(Capability::to_string).collect()
 }
 
-/// The highest capability the running kernel knows.
-pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40)
-}
-
-/// The five sets as masks. Capabilities the running kernel does not know are
-/// dropped from the masks (a config written for a newer kernel still runs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The five sets. Capabilities the running kernel does not know are dropped
+/// from them (a config written for a newer kernel still runs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapSets {
-    pub bounding: u64,
-    pub effective: u64,
-    pub permitted: u64,
-    pub inheritable: u64,
-    pub ambient: u64,
+    pub bounding: CapsHashSet,
+    pub effective: CapsHashSet,
+    pub permitted: CapsHashSet,
+    pub inheritable: CapsHashSet,
+    pub ambient: CapsHashSet,
 }
 
-fn mask(set: &Option<Capabilities>, known: u64) -> u64 {
-    set.iter().flatten().fold(0u64, |m, c| m | (1u64 << number(c))) & known
+/// oci-spec's name of a capability is the kernel's without `CAP_`.
+fn to_caps(c: &oci_spec::runtime::Capability) -> Option<Capability> {
+    use std::fmt::Write;
+    // Room for the longest name: no reallocation while it is written.
+    let mut name = String::with_capacity(32);
+    write!(name, "CAP_{c}").ok()?;
+    name.parse().ok()
+}
+
+fn set_of(spec: &Option<Capabilities>, known: &CapsHashSet) -> CapsHashSet {
+    spec.iter().flatten().filter_map(to_caps).filter(|c| known.contains(c)).collect()
 }
 
 impl CapSets {
-    pub fn from_spec(c: &LinuxCapabilities, last: u32) -> CapSets {
-        let known = if last >= 63 { u64::MAX } else { (1u64 << (last + 1)) - 1 };
+    pub fn from_spec(c: &oci_spec::runtime::LinuxCapabilities, known: &CapsHashSet) -> CapSets {
         CapSets {
-            bounding: mask(c.bounding(), known),
-            effective: mask(c.effective(), known),
-            permitted: mask(c.permitted(), known),
-            inheritable: mask(c.inheritable(), known),
-            ambient: mask(c.ambient(), known),
+            bounding: set_of(c.bounding(), known),
+            effective: set_of(c.effective(), known),
+            permitted: set_of(c.permitted(), known),
+            inheritable: set_of(c.inheritable(), known),
+            ambient: set_of(c.ambient(), known),
         }
     }
+}
+
+/// caps reports a failed call as text only ("capset failure: …"): the call's
+/// errno, still the thread's (nothing but the message's allocation ran
+/// since), is what hull's one-line errors name.
+fn errno(_: CapsError) -> Errno {
+    Errno::last()
 }
 
 /// Drops every capability outside `bounding` from the bounding set. Needs
 /// CAP_SETPCAP, so it runs before the uid switch.
-pub fn drop_bounding(bounding: u64, last: u32) -> Result<(), Errno> {
-    for cap in 0..=last {
-        if bounding & (1u64 << cap) == 0 {
-            match sys::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0) {
-                Ok(_) | Err(Errno::EINVAL) => {}
-                Err(e) => return Err(e),
-            }
+pub fn drop_bounding(bounding: &CapsHashSet) -> Result<(), Errno> {
+    let all = ::caps::all();
+    for cap in all.iter().filter(|c| !bounding.contains(c)) {
+        match ::caps::drop(None, CapSet::Bounding, *cap).map_err(errno) {
+            // EINVAL: a capability this kernel does not know.
+            Ok(()) | Err(Errno::EINVAL) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // A kernel newer than caps' table has capabilities it cannot name; they
+    // must not stay in the container's bounding set either. Dropped by
+    // number, up to the first one the kernel refuses as unknown.
+    let first_unnamed = all.iter().map(|c| c.index() as u32 + 1).max().unwrap_or(0);
+    for cap in first_unnamed..64 {
+        match sys::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0) {
+            Ok(_) => {}
+            Err(Errno::EINVAL) => break,
+            Err(e) => return Err(e),
         }
     }
     Ok(())
 }
 
-/// Sets effective/permitted/inheritable, then raises the ambient ones.
-/// Ambient capabilities must also be permitted and inheritable; like runc, a
-/// config that asks for one that is not is not an error (the kernel simply
-/// refuses that one).
-pub fn apply(sets: &CapSets, last: u32) -> Result<(), Errno> {
-    sys::capset(sets.effective, sets.permitted, sets.inheritable)?;
-    sys::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0)?;
-    for cap in 0..=last {
-        if sets.ambient & (1u64 << cap) != 0 {
-            let _ = sys::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap as libc::c_ulong);
-        }
+/// Sets inheritable, effective and permitted, then raises the ambient ones.
+/// caps sets one set per capset(2): in this order each call passes the
+/// kernel's checks exactly when a single capset of all three would (the new
+/// inheritable set is checked against the permitted set still held, the new
+/// effective against the old permitted, and the permitted shrinks last, once
+/// the effective set fits in it). Ambient capabilities must also be
+/// permitted and inheritable; like runc, a config that asks for one that is
+/// not is not an error (the kernel simply refuses that one).
+pub fn apply(sets: &CapSets) -> Result<(), Errno> {
+    ::caps::set(None, CapSet::Inheritable, &sets.inheritable).map_err(errno)?;
+    ::caps::set(None, CapSet::Effective, &sets.effective).map_err(errno)?;
+    ::caps::set(None, CapSet::Permitted, &sets.permitted).map_err(errno)?;
+    ::caps::clear(None, CapSet::Ambient).map_err(errno)?;
+    for cap in &sets.ambient {
+        let _ = ::caps::raise(None, CapSet::Ambient, *cap);
     }
     Ok(())
+}
+
+/// The capabilities of `sets` that this process does not hold itself (so
+/// cannot grant), in the kernel's order: what a failed `apply` names.
+pub fn not_held(sets: &CapSets) -> Vec<String> {
+    let Ok(held) = ::caps::read(None, CapSet::Permitted) else { return Vec::new() };
+    let mut missing: Vec<&Capability> = sets.permitted.union(&sets.effective).filter(|c| !held.contains(c)).collect();
+    missing.sort_by_key(|c| c.index());
+    missing.iter().map(|c| c.to_string()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use oci_spec::runtime::Capability as Spec;
     use std::collections::HashSet;
 
     #[test]
-    fn masks() {
-        let set: HashSet<Capability> =
-            [Capability::Kill, Capability::NetBindService, Capability::AuditWrite].into_iter().collect();
+    fn every_spec_capability_has_its_kernel_number() {
+        // oci-spec reads each kernel name: its variant must come back as the same capability.
+        for cap in ::caps::all() {
+            let spec: Spec = serde_json::from_value(serde_json::Value::from(cap.to_string())).unwrap();
+            assert_eq!(to_caps(&spec), Some(cap));
+        }
+        assert_eq!(to_caps(&Spec::NetBindService).map(|c| c.index()), Some(10));
+    }
+
+    #[test]
+    fn sets() {
+        let set: HashSet<Spec> = [Spec::Kill, Spec::NetBindService, Spec::AuditWrite].into_iter().collect();
         let c = oci_spec::runtime::LinuxCapabilitiesBuilder::default()
             .bounding(set.clone())
             .effective(set)
             .build()
             .unwrap();
-        let s = CapSets::from_spec(&c, 40);
-        assert_eq!(s.bounding, (1 << 5) | (1 << 10) | (1 << 29));
+        let s = CapSets::from_spec(&c, &::caps::all());
+        let want: CapsHashSet =
+            [Capability::CAP_KILL, Capability::CAP_NET_BIND_SERVICE, Capability::CAP_AUDIT_WRITE].into();
+        assert_eq!(s.bounding, want);
         assert_eq!(s.effective, s.bounding);
     }
 
     #[test]
     fn caps_beyond_the_kernel_are_dropped() {
-        let set: HashSet<Capability> = [Capability::CheckpointRestore, Capability::Chown].into_iter().collect();
+        let set: HashSet<Spec> = [Spec::CheckpointRestore, Spec::Chown].into_iter().collect();
         let c = oci_spec::runtime::LinuxCapabilitiesBuilder::default().bounding(set).build().unwrap();
-        assert_eq!(CapSets::from_spec(&c, 37).bounding, 1);
+        // A kernel that stops at CAP_AUDIT_READ (37).
+        let known: CapsHashSet = ::caps::all().into_iter().filter(|c| c.index() <= 37).collect();
+        assert_eq!(CapSets::from_spec(&c, &known).bounding, [Capability::CAP_CHOWN].into());
+    }
+
+    #[test]
+    fn names_in_the_kernels_order() {
+        let names = known_names();
+        assert_eq!(names[0], "CAP_CHOWN");
+        assert_eq!(names[24], "CAP_SYS_RESOURCE");
     }
 }

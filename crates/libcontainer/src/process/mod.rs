@@ -129,7 +129,6 @@ pub struct ProcessPlan {
     pub additional_gids: Vec<u32>,
     pub umask: Option<u32>,
     pub caps: Option<CapSets>,
-    pub last_cap: u32,
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
@@ -157,7 +156,6 @@ impl ProcessPlan {
     pub fn from_spec(p: &Process) -> Result<ProcessPlan, ProcessError> {
         let args: Vec<CString> = p.args().iter().flatten().map(|a| sys::cstring(a.as_bytes())).collect();
         let env: Vec<CString> = p.env().iter().flatten().map(|e| sys::cstring(e.as_bytes())).collect();
-        let last_cap = caps::last_cap();
         let scheduler = p.scheduler().as_ref().map(|s| {
             let policy = match s.policy() {
                 LinuxSchedulerPolicy::SchedOther => 0,
@@ -203,8 +201,7 @@ impl ProcessPlan {
             gid: p.user().gid(),
             additional_gids: p.user().additional_gids().clone().unwrap_or_default(),
             umask: p.user().umask(),
-            caps: p.capabilities().as_ref().map(|c| CapSets::from_spec(c, last_cap)),
-            last_cap,
+            caps: p.capabilities().as_ref().map(|c| CapSets::from_spec(c, &caps::known())),
             rlimits: rlimits::from_spec(p.rlimits().as_deref().unwrap_or(&[])),
             no_new_privileges: p.no_new_privileges().unwrap_or(false),
             oom_score_adj: p.oom_score_adj(),
@@ -532,8 +529,7 @@ impl ProcessPlan {
         }
         sys::unblock_all_signals();
         if let Some(c) = &self.caps {
-            caps::drop_bounding(c.bounding, self.last_cap)
-                .map_err(sys_err("drop capabilities from the bounding set"))?;
+            caps::drop_bounding(&c.bounding).map_err(sys_err("drop capabilities from the bounding set"))?;
         }
         // A seccomp filter without no_new_privs needs CAP_SYS_ADMIN, which the
         // uid switch below may take away: install it first in that case.
@@ -563,11 +559,9 @@ impl ProcessPlan {
         sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).map_err(sys_err("stay non-dumpable after the uid change"))?;
         sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(sys_err("keep capabilities"))?;
         if let Some(c) = &self.caps {
-            caps::apply(c, self.last_cap).map_err(|errno| {
+            caps::apply(c).map_err(|errno| {
                 // The usual cause: asking for a capability hull itself was not given.
-                let held = sys::capget().map(|(_, permitted, _)| permitted).unwrap_or(u64::MAX);
-                let missing: Vec<&str> =
-                    (0..=self.last_cap).filter(|n| (c.permitted | c.effective) & !held & (1 << n) != 0).filter_map(caps::name).collect();
+                let missing = caps::not_held(c);
                 if missing.is_empty() {
                     ProcessError::Sys { op: "apply capabilities".into(), errno }
                 } else {
