@@ -79,9 +79,25 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# hull vs crun vs runc: lifecycle, run, exec, parallel lifecycles, peak RSS.
-bench: build
+# hull vs crun vs runc, side by side in one run: the runtime level (lifecycle,
+# run, exec, parallel lifecycles, peak RSS), the engines (ctr, podman, docker
+# run --rm and exec, CRI pod starts; the runtime's share of each), 500
+# containers alive; one table of the goals, the chart docs/performance.svg.
+# About 12 minutes; `just bench quick` (about 4) leaves the docs alone.
+bench mode="full": build
+    integration/bench/all.sh {{mode}} "$PWD/target/release/hull"
+
+# Only the runtime level (integration/bench/bench.sh).
+bench-runtime: build
     integration/bench/bench.sh "$PWD/target/release/hull"
+
+# Only the engines: ctr, podman, docker and CRI with each runtime.
+bench-engines: build
+    integration/bench/engines.sh "$PWD/target/release/hull"
+
+# Only the scale run: n sleeping containers alive, per runtime.
+bench-scale n="500": build
+    integration/bench/scale.sh {{n}} "$PWD/target/release/hull"
 
 # 1000 mixed lifecycles at 8-way concurrency, then leak checks (CI runs 200).
 soak n="1000": build
@@ -97,3 +113,4 @@ fuzz secs="180":
 # Man pages (hull.1, hull-<command>.1) and bash/zsh/fish completions in target/man.
 man:
     cargo run -q -p hull --bin hull-man -- target/man
+
