@@ -19,8 +19,8 @@ demo: build
 # Every test: lint, unit, real containers on this host, pure cgroup v2 in a
 # VM, the production-like systemd host in a VM (systemd cgroup driver,
 # engines in their default configuration, AppArmor), containerd/podman/docker
-# running busybox through hull, the tutorial's examples, and pods through
-# containerd's CRI plugin.
+# running busybox through hull, the Debian package installed and run by
+# Docker, the tutorial's examples, and pods through containerd's CRI plugin.
 test: lint build
     scripts/deps.sh uidmap
     cargo build -p hull
@@ -29,6 +29,7 @@ test: lint build
     just test-cgroup2
     just test-systemd
     just test-engines
+    just test-package
     just test-docs
     just test-cri
     just clean-cgroups
@@ -114,3 +115,12 @@ fuzz secs="180":
 man:
     cargo run -q -p hull --bin hull-man -- target/man
 
+# A Debian package in target/debian: /usr/bin/hull (the static release
+# build), man pages, completions, /usr/share/doc/hull/README.Debian.
+package: build man
+    scripts/package.sh
+
+# Installs the package on this machine, runs Docker with
+# --add-runtime hull=/usr/bin/hull from it, purges it again.
+test-package: build man
+    scripts/test-package.sh "$(scripts/package.sh)"
