@@ -217,6 +217,7 @@ def summary(dirname, svgs):
                               for k, v in per.get("hull", {}).get("calls", {}).items())
             print(f"{w:<14}{cells}   {calls}")
     if svgs:
+        sys.dont_write_bytecode = True
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import chart
         loads = [x for r in rows for x in r[7] if x is not None]
