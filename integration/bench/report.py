@@ -184,9 +184,10 @@ def summary(dirname, svgs):
     if scale:
         n = scale["n"]
         sr = scale["runtimes"]
-        growth = {r: d["create_last10_ms"] / d["create_first10_ms"] for r, d in sr.items()}
+        growth = {r: d["create_last_ms"] / d["create_first_ms"] for r, d in sr.items()}
         h = growth.get("hull")
-        rows.append(("scale", f"create #{n - 9}-{n} / #1-10 (median)", growth, "x", None, "hull <= 1.10",
+        tenth = max(1, n // 10)
+        rows.append(("scale", f"create #{n - tenth + 1}-{n} / #1-{tenth} (medians)", growth, "x", None, "hull <= 1.10",
                      None if h is None else h <= 1.10, [x for d in sr.values() for x in d["loads"]]))
         lst = {r: d["checkpoints"][-1]["list_ms"] for r, d in sr.items()}
         h = lst.get("hull")
