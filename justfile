@@ -84,7 +84,7 @@ lint:
 # run, exec, parallel lifecycles, peak RSS), the engines (ctr, podman, docker
 # run --rm and exec, CRI pod starts; the runtime's share of each), 500
 # containers alive; one table of the goals, the chart docs/performance.svg.
-# About 12 minutes; `just bench quick` (about 4) leaves the docs alone.
+# 5-10 minutes here; `just bench quick` (3-5) leaves the docs alone.
 bench mode="full": build
     integration/bench/all.sh {{mode}} "$PWD/target/release/hull"
 

@@ -4,11 +4,11 @@
 #
 #   integration/bench/all.sh [full|quick] [HULL]
 #
-# full (about 12 minutes on this 2-core machine): bench.sh (runtime level),
+# full (5-10 minutes on this 2-core machine, by its load): bench.sh (runtime level),
 # engines.sh (ctr, podman, docker, CRI), scale.sh 500; the chart goes to
 # target/bench/bench.svg and docs/performance.svg (the one
 # docs/performance.md shows).
-# quick (about 4 minutes): fewer runs everywhere and 100 containers for the
+# quick (3-5 minutes): fewer runs everywhere and 100 containers for the
 # scale run; the chart only goes to target/bench/bench.svg.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
