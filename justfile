@@ -19,8 +19,8 @@ demo: build
 # Every test: lint, unit, real containers on this host, pure cgroup v2 in a
 # VM, the production-like systemd host in a VM (systemd cgroup driver,
 # engines in their default configuration, AppArmor), containerd/podman/docker
-# running busybox through hull, the tutorial's examples, and pods through
-# containerd's CRI plugin.
+# running busybox through hull, the Debian package installed and run by
+# Docker, the tutorial's examples, and pods through containerd's CRI plugin.
 test: lint build
     scripts/deps.sh uidmap
     cargo build -p hull
@@ -29,6 +29,7 @@ test: lint build
     just test-cgroup2
     just test-systemd
     just test-engines
+    just test-package
     just test-docs
     just test-cri
     just clean-cgroups
@@ -79,9 +80,25 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# hull vs crun vs runc: lifecycle, run, exec, parallel lifecycles, peak RSS.
-bench: build
+# hull vs crun vs runc, side by side in one run: the runtime level (lifecycle,
+# run, exec, parallel lifecycles, peak RSS), the engines (ctr, podman, docker
+# run --rm and exec, CRI pod starts; the runtime's share of each), 500
+# containers alive; one table of the goals, the chart docs/performance.svg.
+# 5-10 minutes here; `just bench quick` (3-5) leaves the docs alone.
+bench mode="full": build
+    integration/bench/all.sh {{mode}} "$PWD/target/release/hull"
+
+# Only the runtime level (integration/bench/bench.sh).
+bench-runtime: build
     integration/bench/bench.sh "$PWD/target/release/hull"
+
+# Only the engines: ctr, podman, docker and CRI with each runtime.
+bench-engines: build
+    integration/bench/engines.sh "$PWD/target/release/hull"
+
+# Only the scale run: n sleeping containers alive, per runtime.
+bench-scale n="500": build
+    integration/bench/scale.sh {{n}} "$PWD/target/release/hull"
 
 # 1000 mixed lifecycles at 8-way concurrency, then leak checks (CI runs 200).
 soak n="1000": build
@@ -97,3 +114,13 @@ fuzz secs="180":
 # Man pages (hull.1, hull-<command>.1) and bash/zsh/fish completions in target/man.
 man:
     cargo run -q -p hull --bin hull-man -- target/man
+
+# A Debian package in target/debian: /usr/bin/hull (the static release
+# build), man pages, completions, /usr/share/doc/hull/README.Debian.
+package: build man
+    scripts/package.sh
+
+# Installs the package on this machine, runs Docker with
+# --add-runtime hull=/usr/bin/hull from it, purges it again.
+test-package: build man
+    scripts/test-package.sh "$(scripts/package.sh)"

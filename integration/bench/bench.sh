@@ -5,9 +5,11 @@
 #
 # crun refuses hybrid cgroup hosts, so the whole run happens in a private
 # mount namespace where /sys/fs/cgroup/unified is unmounted: all three
-# runtimes see the same pure cgroup v1 view. Results: a table on stdout and
-# target/bench/bench.json. Environment: RUNS (hyperfine runs, default 60),
-# PARALLEL_N (lifecycles in the parallel test, 100), PARALLEL_J (8).
+# runtimes see the same pure cgroup v1 view. Each workload runs the three in
+# rounds whose order rotates (lib.sh), and records the load average of each
+# round. Results: a table on stdout and target/bench/bench.json.
+# Environment: ROUNDS (6) and PER_ROUND (10) for hyperfine, PARALLEL_N
+# (lifecycles in the parallel test, 100), PARALLEL_J (8).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -21,6 +23,11 @@ if [ "${HULL_BENCH_INNER:-}" != 1 ]; then
 fi
 # From here on: our own mount namespace.
 if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified; fi
+ROUNDS=${ROUNDS:-6}
+PER_ROUND=${PER_ROUND:-10}
+WARMUP=${WARMUP:-2}
+# shellcheck source=lib.sh
+source integration/bench/lib.sh
 
 out=$repo/target/bench
 work=$(mktemp -d /tmp/hull-bench.XXXXXX)
@@ -48,40 +55,38 @@ r=\$1; root=\$2; id=lc\$\$
 SH
 chmod +x "$work"/*.sh
 
-runs=${RUNS:-60}
-hf() { hyperfine -N --style none --warmup 5 --runs "$runs" --export-json "$1" "${@:2}" >/dev/null 2>&1; }
+bench_log "lifecycle create→start→delete"
+args=(); for r in $runtimes; do args+=("$r=$work/lifecycle.sh $(path_of $r) $work/state/root-$r"); done
+bench_hf "$work/lifecycle.json" "${args[@]}"
 
-echo "bench: lifecycle create→start→delete" >&2
-args=(); for r in $runtimes; do args+=("$work/lifecycle.sh $(path_of $r) $work/state/root-$r"); done
-hf "$work/lifecycle.json" "${args[@]}"
-
-echo "bench: run true" >&2
+bench_log "run true"
 # Called directly (no shell in between, as for exec): a foreground run
 # deletes its container when it exits, so one id serves every run.
-args=(); for r in $runtimes; do args+=("$(path_of $r) --root $work/state/root-$r run --bundle $work/bundle run-$r"); done
-hf "$work/run.json" "${args[@]}"
+args=(); for r in $runtimes; do args+=("$r=$(path_of $r) --root $work/state/root-$r run --bundle $work/bundle run-$r"); done
+bench_hf "$work/run.json" "${args[@]}"
 
-echo "bench: exec true" >&2
+bench_log "exec true"
 mkdir -p "$work/sleepb"
 sed 's/"true"$/"sleep", "1000"/; s|"path": "rootfs"|"path": "'"$work"'/bundle/rootfs"|' "$work/bundle/config.json" > "$work/sleepb/config.json"
 args=()
 for r in $runtimes; do
 	"$(path_of $r)" --root "$work/state/root-$r" run -d --bundle "$work/sleepb" "ex-$r" >/dev/null
-	args+=("$(path_of $r) --root $work/state/root-$r exec ex-$r true")
+	args+=("$r=$(path_of $r) --root $work/state/root-$r exec ex-$r true")
 done
-hf "$work/exec.json" "${args[@]}"
+bench_hf "$work/exec.json" "${args[@]}"
 for r in $runtimes; do "$(path_of $r)" --root "$work/state/root-$r" delete -f "ex-$r"; done
 
-echo "bench: ${PARALLEL_N:-100} lifecycles, ${PARALLEL_J:-8} at a time" >&2
+bench_log "${PARALLEL_N:-100} lifecycles, ${PARALLEL_J:-8} at a time"
 : > "$work/parallel.txt"
 for r in $runtimes; do
+	l0=$(bench_load)
 	t0=$(date +%s.%N)
 	fails=$(seq "${PARALLEL_N:-100}" | xargs -P "${PARALLEL_J:-8}" -I{} sh -c "$work/lifecycle.sh $(path_of $r) $work/state/root-$r >/dev/null 2>&1 || echo fail" | grep -c fail || true)
 	t1=$(date +%s.%N)
-	echo "$r $(echo "$t1 - $t0" | bc) $fails" >> "$work/parallel.txt"
+	echo "$r $(echo "$t1 - $t0" | bc) $fails $l0" >> "$work/parallel.txt"
 done
 
-echo "bench: peak RSS" >&2
+bench_log "peak RSS"
 : > "$work/rss.txt"
 for r in $runtimes; do
 	p=$(path_of $r)
@@ -92,19 +97,21 @@ for r in $runtimes; do
 	done
 done
 
-python3 - "$work" "$out/bench.json" "$hull" <<'PY'
+"$BENCH_PY" - "$work" "$out/bench.json" "$hull" <<'PY'
 import json, statistics, sys, os, shutil, subprocess
 work, dest, hull = sys.argv[1:4]
 names = ["hull", "crun", "runc"]
 paths = {"hull": hull, "crun": shutil.which("crun"), "runc": shutil.which("runc")}
+def load(f):
+    return json.load(open(os.path.join(work, f)))
 def medians(f):
-    res = json.load(open(os.path.join(work, f)))["results"]
-    return {n: statistics.median(r["times"]) * 1000 for n, r in zip(names, res)}
+    return {n: statistics.median(t) * 1000 for n, t in load(f)["times"].items()}
 res = {"lifecycle_ms": medians("lifecycle.json"), "run_ms": medians("run.json"), "exec_ms": medians("exec.json")}
+res["loads"] = {w: load(f"{w}.json")["loads"] for w in ("lifecycle", "run", "exec")}
 par = {}
 for line in open(os.path.join(work, "parallel.txt")):
-    n, secs, fails = line.split()
-    par[n] = {"seconds": float(secs), "failures": int(fails)}
+    n, secs, fails, l0 = line.split()
+    par[n] = {"seconds": float(secs), "failures": int(fails), "load": float(l0)}
 res["parallel"] = par
 rss = {}
 for line in open(os.path.join(work, "rss.txt")):
@@ -118,11 +125,13 @@ json.dump(res, open(dest, "w"), indent=2)
 def row(label, d, unit, fmt="{:.2f}"):
     h, c, r = d["hull"], d["crun"], d["runc"]
     print(f"{label:<26}" + "".join(f"{fmt.format(v):>10}" for v in (h, c, r)) + f"{h / c:>10.2f}{h / r:>10.2f}  {unit}")
+def loads(w):
+    return "  load " + "/".join(f"{x:.1f}" for x in res["loads"][w])
 print(f"{'':<26}{'hull':>10}{'crun':>10}{'runc':>10}{'hull/crun':>10}{'hull/runc':>10}")
-row("lifecycle (median)", res["lifecycle_ms"], "ms")
-row("run true (median)", res["run_ms"], "ms")
-row("exec true (median)", res["exec_ms"], "ms")
-row(f"parallel lifecycles (total)", {n: par[n]["seconds"] for n in names}, "s")
+row("lifecycle (median)", res["lifecycle_ms"], "ms" + loads("lifecycle"))
+row("run true (median)", res["run_ms"], "ms" + loads("run"))
+row("exec true (median)", res["exec_ms"], "ms" + loads("exec"))
+row(f"parallel lifecycles (total)", {n: par[n]["seconds"] for n in names}, "s  load " + "/".join(f"{par[n]['load']:.1f}" for n in names))
 for cmd in ("create", "start", "delete"):
     row(f"peak RSS {cmd}", {n: res["peak_rss_kb"][n][cmd] for n in names}, "KiB", "{:.0f}")
 row("binary size", {n: res["binary_bytes"][n] / 1024 for n in names}, "KiB", "{:.0f}")

@@ -21,40 +21,9 @@ IMAGE=eng-bb:latest
 CGROUP_PARENT=/$TAG
 eng_own_cgroup "$CGROUP_PARENT"
 
-# dockerd 20.10 always writes its trust key to /etc/docker/key.json and makes
-# /run/docker/plugins; take them away again when this run made them.
-[ -e /etc/docker/key.json ] || eng_defer "rm -f /etc/docker/key.json"
-[ -e /run/docker ] || eng_defer "rmdir /run/docker/plugins /run/docker"
-
 eng_start_containerd "$ENG_TMP/containerd"
-
 D=$ENG_TMP/docker
-mkdir -p "$D/client"
-echo '{}' >"$D/daemon.json"
-nsenter --target "$CTRD_PID" --mount \
-	dockerd --config-file "$D/daemon.json" \
-	--containerd "$CTRD_SOCK" \
-	--data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/dockerd.pid" \
-	--host "unix://$D/docker.sock" \
-	--iptables=false --ip6tables=false --ip-masq=false --bridge=none \
-	--storage-driver overlay2 --cgroup-parent "$CGROUP_PARENT" \
-	--add-runtime "hull=$RUNTIME" \
-	>"$D/dockerd.log" 2>&1 &
-DOCKERD_PID=$!
-eng_defer "eng_stop_pid $DOCKERD_PID dockerd"
-
-# /usr/bin/docker is the client that matches this dockerd (a newer one may
-# be earlier on PATH).
-export DOCKER_HOST=unix://$D/docker.sock
-export DOCKER_CONFIG=$D/client
-DOCKER=(/usr/bin/docker)
-eng_defer 'timeout 30 /usr/bin/docker rm --force $(timeout 10 /usr/bin/docker ps --all --quiet)'
-
-if ! eng_wait_socket "$D/docker.sock" "$DOCKERD_PID" ||
-	! eng_wait_for 20 "${DOCKER[@]}" version; then
-	eng_fatal "dockerd did not start: $(tail -n 5 "$D/dockerd.log" | tr '\n' ' ')"
-fi
-eng_log "dockerd pid $DOCKERD_PID, socket $D/docker.sock"
+eng_start_dockerd "$D" "$CGROUP_PARENT" "hull=$RUNTIME"
 
 eng_rootfs_tar "$ENG_TMP/rootfs.tar"
 eng_run "${DOCKER[@]}" import "$ENG_TMP/rootfs.tar" "$IMAGE"

@@ -289,11 +289,12 @@ eng_wait_socket() {
 
 # eng_start_containerd DIR: a private containerd (CRI off) in its own mount
 # namespace, so that none of its mounts can outlive it on the host. Sets
-# CTRD_SOCK and CTRD_PID.
+# CTRD_SOCK and CTRD_PID. A DIR/config.toml written beforehand is used as it
+# is (its grpc address must be DIR/containerd.sock).
 eng_start_containerd() {
 	local dir=$1
 	mkdir -p "$dir"
-	cat >"$dir/config.toml" <<-EOF
+	[ -e "$dir/config.toml" ] || cat >"$dir/config.toml" <<-EOF
 		version = 2
 		root = "$dir/root"
 		state = "$dir/state"
@@ -315,6 +316,85 @@ eng_start_containerd() {
 	eng_wait_socket "$CTRD_SOCK" "$CTRD_PID" ||
 		eng_fatal "containerd did not start: $(tail -n 5 "$dir/containerd.log" | tr '\n' ' ')"
 	eng_log "containerd pid $CTRD_PID, socket $CTRD_SOCK"
+}
+
+# eng_podman_conf DIR: private containers.conf and storage.conf under DIR
+# (overlay storage, cgroupfs, file events and locks), exported for podman.
+# This host's hard RLIMIT_NOFILE is below podman's default of 1048576 for
+# root, and without CAP_SYS_RESOURCE no runtime can raise a limit past the
+# hard one: containers get the host's hard limits instead.
+eng_podman_conf() {
+	local dir=$1 nofile nproc pid_max
+	nofile=$(ulimit -Hn)
+	nproc=$(ulimit -Hu)
+	pid_max=$(cat /proc/sys/kernel/pid_max)
+	[ "$nofile" = unlimited ] && nofile=1048576
+	if [ "$nproc" = unlimited ] || [ "$nproc" -gt "$pid_max" ]; then nproc=$pid_max; fi
+	mkdir -p "$dir"
+	cat >"$dir/containers.conf" <<-EOF
+		[containers]
+		default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+
+		[network]
+		network_config_dir = "$dir/networks"
+
+		[engine]
+		cgroup_manager = "cgroupfs"
+		events_logger = "file"
+		events_logfile_path = "$dir/events.log"
+		tmp_dir = "$dir/tmp"
+		lock_type = "file"
+	EOF
+	cat >"$dir/storage.conf" <<-EOF
+		[storage]
+		driver = "overlay"
+		graphroot = "$dir/storage"
+		runroot = "$dir/run"
+	EOF
+	export CONTAINERS_CONF=$dir/containers.conf
+	export CONTAINERS_STORAGE_CONF=$dir/storage.conf
+}
+
+# eng_start_dockerd DIR CGROUP_PARENT NAME=RUNTIME...: a private dockerd
+# (after eng_start_containerd, on that containerd and in its mount namespace:
+# dockerd mounts the containers' rootfs, and the shim that containerd starts
+# must see it), with no networking of its own (no iptables, no bridge) and
+# the runtimes registered under their names (`docker run --runtime NAME`).
+# Exports DOCKER_HOST and DOCKER_CONFIG; sets DOCKERD_PID and DOCKER, the
+# client that matches this dockerd (a newer one may be earlier on PATH).
+eng_start_dockerd() {
+	local dir=$1 parent=$2 rt runtimes=()
+	shift 2
+	for rt in "$@"; do runtimes+=(--add-runtime "$rt"); done
+	# dockerd 20.10 always writes its trust key to /etc/docker/key.json and
+	# makes /run/docker/plugins; take them away again when this run made them.
+	[ -e /etc/docker/key.json ] || eng_defer "rm -f /etc/docker/key.json"
+	[ -e /run/docker ] || eng_defer "rmdir /run/docker/plugins /run/docker"
+	mkdir -p "$dir/client"
+	# podman reads DOCKER_CONFIG too (for registry logins): give it a file.
+	echo '{}' >"$dir/client/config.json"
+	echo '{}' >"$dir/daemon.json"
+	nsenter --target "$CTRD_PID" --mount \
+		dockerd --config-file "$dir/daemon.json" \
+		--containerd "$CTRD_SOCK" \
+		--data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+		--host "unix://$dir/docker.sock" \
+		--iptables=false --ip6tables=false --ip-masq=false --bridge=none \
+		--storage-driver overlay2 --cgroup-parent "$parent" \
+		"${runtimes[@]}" \
+		>"$dir/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	eng_defer "eng_stop_pid $DOCKERD_PID dockerd"
+	export DOCKER_HOST=unix://$dir/docker.sock
+	export DOCKER_CONFIG=$dir/client
+	DOCKER=(/usr/bin/docker)
+	# shellcheck disable=SC2016   # expanded when the deferred snippet runs
+	eng_defer 'timeout 30 /usr/bin/docker rm --force $(timeout 10 /usr/bin/docker ps --all --quiet)'
+	if ! eng_wait_socket "$dir/docker.sock" "$DOCKERD_PID" ||
+		! eng_wait_for 20 "${DOCKER[@]}" version; then
+		eng_fatal "dockerd did not start: $(tail -n 5 "$dir/dockerd.log" | tr '\n' ' ')"
+	fi
+	eng_log "dockerd pid $DOCKERD_PID, socket $dir/docker.sock"
 }
 
 # ----------------------------------------------------------------- teardown

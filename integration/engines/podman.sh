@@ -41,39 +41,7 @@ fi
 
 # ----------------------------------------------------------- configuration
 
-# This host's hard RLIMIT_NOFILE is below podman's default of 1048576 for
-# root, and without CAP_SYS_RESOURCE no runtime can raise a limit past the
-# hard one: give containers the host's hard limits instead.
-nofile=$(ulimit -Hn)
-nproc=$(ulimit -Hu)
-pid_max=$(cat /proc/sys/kernel/pid_max)
-[ "$nofile" = unlimited ] && nofile=1048576
-if [ "$nproc" = unlimited ] || [ "$nproc" -gt "$pid_max" ]; then nproc=$pid_max; fi
-
-P=$ENG_TMP/podman
-mkdir -p "$P"
-cat >"$P/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-
-[network]
-network_config_dir = "$P/networks"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$P/events.log"
-tmp_dir = "$P/tmp"
-lock_type = "file"
-EOF
-cat >"$P/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$P/storage"
-runroot = "$P/run"
-EOF
-export CONTAINERS_CONF=$P/containers.conf
-export CONTAINERS_STORAGE_CONF=$P/storage.conf
+eng_podman_conf "$ENG_TMP/podman"
 
 PODMAN=(podman --runtime "$RUNTIME")
 RUN=("${PODMAN[@]}" run --network none --cgroup-parent "$CGROUP_PARENT")

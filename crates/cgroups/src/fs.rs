@@ -48,6 +48,15 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
 /// own, and move processes there), deepest first: a cgroup with children
 /// cannot be removed.
 pub(crate) fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    // Nearly always a leaf whose tasks are gone: one rmdir, no scan. The
+    // kernel answers EBUSY for a cgroup with sub-cgroups (or tasks still
+    // exiting), and only then is the tree read.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+        Err(e) => return Err(io_err("remove", dir)(e)),
+    }
     let mut dirs = vec![dir.to_path_buf()];
     let mut i = 0;
     while i < dirs.len() {

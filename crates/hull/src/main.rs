@@ -424,11 +424,11 @@ fn ps(root: &Path, id: &str, format: &str, args: &[String]) -> Result<i32, Failu
 }
 
 /// Who owns a container, as runc's `list` says: the user owning its state
-/// directory, by name from /etc/passwd, else by number.
-fn owner_of(dir: &Path) -> String {
+/// directory, by name from /etc/passwd (`passwd`, read once per listing),
+/// else by number.
+fn owner_of(dir: &Path, passwd: &str) -> String {
     use std::os::unix::fs::MetadataExt;
     let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else { return String::new() };
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
         .find_map(|l| {
@@ -439,21 +439,37 @@ fn owner_of(dir: &Path) -> String {
         .unwrap_or_else(|| uid.to_string())
 }
 
+/// Writes a whole listing at once: one write(2) rather than one per line.
+fn print_all(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        stdout_failed(e);
+    }
+}
+
 fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
-    let entries = container::list(root)?;
+    use std::fmt::Write;
     if quiet {
-        for c in &entries {
-            out!("{}", c.state.id);
+        // Only the ids of the containers whose state reads: no status (no
+        // /proc, start.sock or freezer look-up per container).
+        let mut text = String::new();
+        let ids = libcontainer::state::list_ids(root).map_err(container::ContainerError::from)?;
+        for id in ids.iter().filter(|id| libcontainer::state::load(root, id).is_ok()) {
+            let _ = writeln!(text, "{id}");
         }
+        print_all(&text);
         return Ok(0);
     }
+    let entries = container::list(root)?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     match format {
         "json" => {
             let v: Vec<_> = entries
                 .iter()
                 .map(|c| {
                     let mut s = c.state.oci_state(c.status);
-                    s.owner = owner_of(&root.join(&c.state.id)).into();
+                    s.owner = owner_of(&root.join(&c.state.id), &passwd).into();
                     s
                 })
                 .collect();
@@ -470,7 +486,7 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
                         c.status.to_string(),
                         c.state.bundle.display().to_string(),
                         c.state.created.clone(),
-                        owner_of(&root.join(&c.state.id)),
+                        owner_of(&root.join(&c.state.id), &passwd),
                     ]
                 })
                 .collect();
@@ -481,10 +497,12 @@ fn list(root: &Path, format: &str, quiet: bool) -> Result<i32, Failure> {
                     *w = (*w).max(c.len());
                 }
             }
+            let mut text = String::new();
             for r in std::iter::once(&header).chain(rows.iter()) {
                 let line: Vec<String> = r.iter().zip(widths.iter()).map(|(c, w)| format!("{c:<w$}")).collect();
-                out!("{}", line.join("   ").trim_end());
+                let _ = writeln!(text, "{}", line.join("   ").trim_end());
             }
+            print_all(&text);
         }
         other => return Err(format!("--format {other:?}: use table or json").into()),
     }

@@ -43,13 +43,16 @@ pub(crate) fn is_frozen_v1(d: &Path) -> bool {
 }
 
 /// v1: the first directory from `d` up to (not including) the hierarchy's
-/// root `mount` that is frozen or freezing; a frozen cgroup's children
-/// report FROZEN too, and directories not made yet are skipped.
+/// root `mount` that is frozen or freezing; directories not made yet are
+/// skipped. The lowest existing one says it all: `freezer.parent_freezing`
+/// is 1 below any frozen ancestor. Reading `freezer.state` instead would
+/// cost the kernel a walk over every cgroup below the one read (it updates
+/// their states first): reading hull's parent, with hundreds of containers
+/// under it, made each create slower than the one before.
 pub(crate) fn frozen_on_path_v1(mount: &Path, d: &Path) -> Option<PathBuf> {
-    d.ancestors()
-        .take_while(|a| a.starts_with(mount) && *a != mount)
-        .find(|a| read_file(a, "freezer.state").is_ok_and(|s| s.trim() != "THAWED"))
-        .map(Path::to_path_buf)
+    let lowest = d.ancestors().take_while(|a| a.starts_with(mount) && *a != mount).find(|a| a.is_dir())?;
+    let freezing = |file| read_file(lowest, file).is_ok_and(|s| s.trim() == "1");
+    (freezing("freezer.self_freezing") || freezing("freezer.parent_freezing")).then(|| lowest.to_path_buf())
 }
 
 /// v2: the directory from `d` up to (not including) the root `root` whose

@@ -12,19 +12,29 @@
 //!   inspect ID                            {"state": N, "info": {...}} (verbose)
 //!   exec ID CMD...                        ExecSync; its stdout, its exit status
 //!   update ID MEMORY QUOTA                UpdateContainerResources
+//!   bench-pods N PARENT LOGDIR HANDLER... pod start timings (below)
 //! The pod's config comes from the environment, as a kubelet would build it:
 //! POD_NAME, POD_UID, POD_NAMESPACE, POD_CGROUP_PARENT (with the systemd
 //! driver a slice like kubepods-besteffort-pod<uid>.slice); the handler from
 //! CRI_HANDLER (default: the runtime's default) and the image from CRI_IMAGE.
 //! MEMORY is in bytes, QUOTA the CPU quota per 100 ms period (0: none).
 //! Every pod has the host's network (no CNI needed) and its own pid namespace.
+//!
+//! `bench-pods` (integration/bench/engines.sh) starts N pods per runtime
+//! handler, the handlers taking turns (pod i of every handler, in an order
+//! that rotates with i, so that a drifting machine load hits each alike).
+//! One pod start is what a kubelet does for a one-container pod:
+//! RunPodSandbox + CreateContainer + StartContainer (`sleep`), timed by this
+//! client. The pod is then stopped and removed (timed apart) before the next
+//! one, so that no start competes with pods left running. Prints one JSON
+//! object per pod: handler, unix start time, and the milliseconds of each call.
 
 use std::collections::HashMap;
 use std::env;
 use std::future::Future;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper_util::rt::TokioIo;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
@@ -36,7 +46,8 @@ use tower::service_fn;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const USAGE: &str = "usage: cri-ctl version|runp|inspectp POD|create POD NAME MEMORY QUOTA CMD...|start ID|\
-                     inspect ID|exec ID CMD...|update ID MEMORY QUOTA|stop ID|rm ID|stopp POD|rmp POD";
+                     inspect ID|exec ID CMD...|update ID MEMORY QUOTA|stop ID|rm ID|stopp POD|rmp POD|\
+                     bench-pods N PARENT LOGDIR HANDLER...";
 
 async fn call<T>(
     what: &str,
@@ -205,9 +216,111 @@ async fn run(args: &[String]) -> Result<u8, String> {
             call("RemovePodSandbox", rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: arg(1)? }))
                 .await?;
         }
+        Some("bench-pods") => {
+            let n: usize = arg(1)?.parse().map_err(|e| format!("N: {e}"))?;
+            let handlers = args.get(4..).unwrap_or_default();
+            if handlers.is_empty() {
+                return Err(USAGE.to_string());
+            }
+            bench_pods(&mut rt, n, &arg(2)?, &arg(3)?, handlers).await?;
+        }
         _ => return Err(USAGE.to_string()),
     }
     Ok(0)
+}
+
+fn millis(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+async fn bench_pods(
+    rt: &mut RuntimeServiceClient<Channel>,
+    n: usize,
+    parent: &str,
+    log_dir: &str,
+    handlers: &[String],
+) -> Result<(), String> {
+    let image = var("CRI_IMAGE")?;
+    let tag = std::process::id();
+    for i in 0..n {
+        for k in 0..handlers.len() {
+            let handler = &handlers[(i + k) % handlers.len()];
+            let name = format!("bench-{handler}-{i}");
+            let config = PodSandboxConfig {
+                metadata: Some(PodSandboxMetadata {
+                    name: name.clone(),
+                    uid: format!("{name}-{tag}"),
+                    namespace: "bench".into(),
+                    attempt: 0,
+                }),
+                log_directory: format!("{log_dir}/{name}"),
+                linux: Some(LinuxPodSandboxConfig {
+                    cgroup_parent: parent.to_string(),
+                    security_context: Some(LinuxSandboxSecurityContext {
+                        namespace_options: Some(NamespaceOption {
+                            network: NamespaceMode::Node as i32,
+                            pid: NamespaceMode::Container as i32,
+                            ipc: NamespaceMode::Pod as i32,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let container = ContainerConfig {
+                metadata: Some(ContainerMetadata { name: "sleep".into(), attempt: 0 }),
+                image: Some(ImageSpec { image: image.clone(), ..Default::default() }),
+                command: vec!["sleep".into(), "3600".into()],
+                log_path: "sleep.log".into(),
+                ..Default::default()
+            };
+            let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+            let t0 = Instant::now();
+            let t = Instant::now();
+            let pod = call(
+                "RunPodSandbox",
+                rt.run_pod_sandbox(RunPodSandboxRequest {
+                    config: Some(config.clone()),
+                    runtime_handler: handler.clone(),
+                }),
+            )
+            .await?
+            .pod_sandbox_id;
+            let run_ms = millis(t);
+            let t = Instant::now();
+            let id = call(
+                "CreateContainer",
+                rt.create_container(CreateContainerRequest {
+                    pod_sandbox_id: pod.clone(),
+                    config: Some(container),
+                    sandbox_config: Some(config),
+                }),
+            )
+            .await?
+            .container_id;
+            let create_ms = millis(t);
+            let t = Instant::now();
+            call("StartContainer", rt.start_container(StartContainerRequest { container_id: id.clone() })).await?;
+            let start_ms = millis(t);
+            let total_ms = millis(t0);
+            let end = wall + total_ms / 1000.0;
+            let t = Instant::now();
+            call("StopPodSandbox", rt.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: pod.clone() })).await?;
+            call("RemovePodSandbox", rt.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: pod })).await?;
+            let teardown_ms = millis(t);
+            println!(
+                "{}",
+                json!({
+                    "handler": handler, "i": i, "start": wall, "end": end,
+                    "run_pod_ms": run_ms, "create_ms": create_ms, "start_ms": start_ms,
+                    "total_ms": total_ms, "teardown_ms": teardown_ms,
+                })
+            );
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
