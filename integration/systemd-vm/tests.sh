@@ -803,16 +803,22 @@ t_criu_foreign_tty() {
 	kill "$holder" 2>/dev/null
 }
 
+# podman with the configuration of docs/systemd-hosts.md (the systemd
+# cgroup manager: the restored processes must land in the container's
+# scope again), then with cgroupfs and a terminal.
 t_criu_podman() {
-	local p=(podman --runtime "$RUNTIME" --cgroup-manager cgroupfs) name=hullvm-cr1 data=$W/cr-podman
+	local p=(podman --runtime "$RUNTIME") name=hullvm-cr1 data=$W/cr-podman id
 	mkdir -p "$data"
 	e podman import "$W/bb.tar" localhost/hullvm-bb:latest
 	podman_counter podman "$name" "$data" && {
+		id=$("${p[@]}" inspect -f '{{.Id}}' "$name")
 		ran "podman: container checkpoint" "${p[@]}" container checkpoint "$name" &&
 			same "podman: the container is exited" exited "$("${p[@]}" inspect -f '{{.State.Status}}' "$name" 2>&1)" &&
 			ran "podman: container restore" "${p[@]}" container restore "$name" &&
 			same "podman: the container runs" running "$("${p[@]}" inspect -f '{{.State.Status}}' "$name" 2>&1)" &&
 			grows_on "podman: restored" "$data/log" &&
+			same "podman: the restored init is in its scope machine.slice/libpod-$id.scope" \
+				"/machine.slice/libpod-$id.scope" "$(cgroup_of "$("${p[@]}" inspect -f '{{.State.Pid}}' "$name")")" &&
 			expect "podman: exec into the restored container" exec-ok "${p[@]}" exec "$name" sh -c 'echo exec-ok' &&
 			ran "podman: container checkpoint --export (migration)" \
 				"${p[@]}" container checkpoint --export "$W/cr1.tar.gz" "$name" &&
@@ -824,6 +830,7 @@ t_criu_podman() {
 	}
 	"${p[@]}" rm -f -t 0 "$name" hullvm-cr2 >/dev/null 2>&1
 	# With a terminal: the restored pty master goes to conmon over --console-socket.
+	p=(podman --runtime "$RUNTIME" --cgroup-manager cgroupfs)
 	data=$W/cr-podman-t
 	podman_counter "podman -t" hullvm-cr3 "$data" -t && {
 		ran "podman: -t: container checkpoint" "${p[@]}" container checkpoint hullvm-cr3 &&
