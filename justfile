@@ -22,7 +22,7 @@ demo: build
 # running busybox through hull, the Debian package installed and run by
 # Docker, the tutorial's examples, and pods through containerd's CRI plugin.
 test: lint build
-    scripts/deps.sh uidmap
+    scripts/deps.sh uidmap criu
     cargo build -p hull
     cargo test --workspace
     just soak 200
@@ -60,6 +60,15 @@ test-systemd *sections: build
 # its checks are real (every one passes with runc).
 test-systemd-runc *sections:
     integration/systemd-vm/run.sh -r runc {{sections}}
+
+# Checkpoint/restore with CRIU (docs/checkpoint.md) in the systemd VM:
+# this host's kernel is one CRIU cannot handle. `-runc`: the same checks
+# with the guest's Debian runc.
+test-criu: build
+    integration/systemd-vm/run.sh -r hull criu
+
+test-criu-runc:
+    integration/systemd-vm/run.sh -r runc criu
 
 # containerd + ctr, podman, dockerd with hull as their runtime.
 test-engines: build

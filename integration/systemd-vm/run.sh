@@ -25,7 +25,7 @@
 # Times on the 2-core build machine (TCG, so they follow its load): the
 # image 95-220 s, once; boot to the suite 20-60 s; the whole suite with runc
 # 4-7 minutes (systemd-driver 30-80 s, cgroupfs-on-systemd 30-40 s, engines
-# 2-3.5 min, apparmor 15-25 s). A quick turn on one section:
+# 2-3.5 min, apparmor 15-25 s), plus criu 3-4 min. A quick turn on one section:
 #   just build && integration/systemd-vm/run.sh systemd-driver
 set -euo pipefail
 

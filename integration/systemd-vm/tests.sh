@@ -598,11 +598,318 @@ s_apparmor() {
 
 # ------------------------------------------------------------------- criu
 
-# For the checkpoint/restore work (issue 18): the guest's CRIU works here.
+# Checkpoint and restore with CRIU (docs/checkpoint.md). A counter appends
+# 1, 2, 3, … to /data/log (a bind mount of the host's DIR/data), a line a
+# second: after a restore it must go on from where it stopped, never start
+# again, so the log stays 1, 2, 3, … with nothing missing or repeated.
+# shellcheck disable=SC2016 # the container's shell expands it
+COUNTER='i=0; while :; do i=$((i+1)); echo $i >> /data/log; sleep 1; done'
+# counter_bundle DIR CGROUPS_PATH [SCRIPT]: the counter's bundle (64 tasks).
+counter_bundle() {
+	mkbundle "$1" "$2" '{"pids": {"limit": 64}}' "${3:-$COUNTER}" || return 1
+	mkdir -p "$1/data"
+	jq --arg d "$1/data" '.mounts += [{destination: "/data", type: "bind", source: $d, options: ["rbind", "rw"]}]' \
+		"$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
+}
+# counted LOG: the last number in LOG (0 before the first).
+counted() {
+	local n
+	n=$(tail -1 "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+above() { [ "$(counted "$1")" -gt "$2" ]; }
+lines_at_least() { [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+# consecutive LOG: 1, 2, 3, … up to its last line, nothing missing or repeated.
+consecutive() { awk '$1 != NR { bad = 1 } END { exit bad || NR == 0 }' "$1"; }
+# continues LOG: a log begun by a restored counter: it starts past 1 (where
+# the checkpoint was) and goes up by one.
+continues() { awk 'NR == 1 && $1 <= 1 { bad = 1 } NR > 1 && $1 != prev + 1 { bad = 1 } { prev = $1 } END { exit bad || NR == 0 }' "$1"; }
+# grows_on WHAT LOG: a new number within 15 s, and the log still consecutive.
+grows_on() {
+	local n
+	n=$(counted "$2")
+	check "$1: the counter goes on (after $n)" until_true 15 above "$2" "$n" &&
+		check "$1: ... from where it was: $(head -1 "$2")..$(counted "$2") with none missing or repeated" consecutive "$2"
+}
+# ran NAME CMD...: PASS or FAIL by CMD's status, its output shown on failure.
+ran() {
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	if [ "$rc" = 0 ]; then pass "$name"; else
+		fail "$name (exit $rc: $(tr '\n' ' ' <<<"$out" | cut -c1-400))"
+		return 1
+	fi
+}
+# refused NAME CMD...: CMD fails (its first line shown).
+refused() {
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	if [ "$rc" != 0 ]; then pass "$name (exit $rc: $(head -1 <<<"$out" | cut -c1-300))"; else
+		fail "$name (it succeeded)"
+		return 1
+	fi
+}
+run_quiet() { rt run -d --bundle "$W/$1" "$1" </dev/null >/dev/null 2>&1; }
+gone_state() { ! rt state "$1" >/dev/null 2>&1; }
+
+# The counter checkpointed (the container goes), restored under its id
+# (the counter goes on, the restored init in the container's cgroup with
+# its limits; exec, pause, kill and delete work on it), prestart and
+# createRuntime hooks run again with the new init's pid.
+t_criu_counter() {
+	local id=cr-$$ dir=$W/cr-$$ cg=hullvm-criu/cr-$$ pid npid got
+	counter_bundle "$dir" "/$cg"
+	jq --arg w "$dir" '.hooks = {
+		prestart: [{path: "/bin/sh", args: ["sh", "-c", "cat > \($w)/hook.prestart"]}],
+		createRuntime: [{path: "/bin/sh", args: ["sh", "-c", "cat > \($w)/hook.createRuntime"]}]}' \
+		"$dir/config.json" >"$dir/c.json" && mv "$dir/c.json" "$dir/config.json"
+	run_quiet "$id"
+	check "counter: run -d" is_status "$id" running || return
+	until_true 15 above "$dir/data/log" 2
+	pid=$(pid_of "$id")
+	rm -f "$dir"/hook.*
+	ran "counter: checkpoint --image-path --work-path (at $(counted "$dir/data/log"))" \
+		rt checkpoint --image-path "$dir/img" --work-path "$dir/work" "$id" || return
+	check "counter: the images are written (inventory.img)" test -s "$dir/img/inventory.img"
+	check "counter: the checkpointed container is gone (state fails)" gone_state "$id"
+	check "counter: its cgroup is gone" until_true 5 gone "$CG/$cg"
+	check "counter: its init $pid is gone" until_true 5 gone "/proc/$pid"
+	ran "counter: restore -d --image-path --work-path --bundle" \
+		rt restore -d --image-path "$dir/img" --work-path "$dir/work" --bundle "$dir" "$id" || return
+	check "counter: state says running" is_status "$id" running
+	npid=$(pid_of "$id")
+	check "counter: the restored init $npid is alive" test -d "/proc/$npid"
+	grows_on "counter: restored" "$dir/data/log"
+	same "counter: the restored init is in the container's cgroup" "/$cg" "$(cgroup_of "$npid")"
+	same "counter: ... which has its limits (pids.max)" 64 "$(cat "$CG/$cg/pids.max" 2>&1)"
+	got=$(jq -r .pid "$dir/hook.prestart" 2>&1)
+	same "counter: the prestart hook ran on restore, with the restored init's pid" "$npid" "$got"
+	got=$(jq -r .pid "$dir/hook.createRuntime" 2>&1)
+	same "counter: the createRuntime hook ran on restore, with the restored init's pid" "$npid" "$got"
+	got=$(rt exec "$id" sh -c 'echo exec-ok; cat /proc/self/cgroup' 2>&1)
+	check "counter: exec into the restored container" grep -q exec-ok <<<"$got" || echo "$got" | show
+	got=$(rt ps "$id" 2>&1)
+	check "counter: ps lists the restored init" ps_lists "$got" "$npid" || echo "$got" | show
+	rt pause "$id"
+	check "counter: pause: paused" is_status "$id" paused
+	rt resume "$id"
+	check "counter: resume: running" is_status "$id" running
+	rt kill "$id" KILL
+	check "counter: kill KILL: stopped" until_true 10 is_status "$id" stopped
+	ran "counter: delete" rt delete "$id"
+	check "counter: delete: the cgroup is gone" until_true 5 gone "$CG/$cg"
+}
+
+# --leave-running, then a restore of the same images into a new id (own
+# data directory) while the first still runs. (Which cgroup the new one
+# lands in is not checked: Debian's runc 1.1.5 puts it back into the
+# checkpointed container's; hull into its own, through cg_root.)
+t_criu_leave_running() {
+	local id=crl-$$ new=crl2-$$ dir=$W/crl-$$
+	counter_bundle "$dir" "/hullvm-criu/$id"
+	run_quiet "$id"
+	check "leave-running: run -d" is_status "$id" running || return
+	until_true 15 above "$dir/data/log" 2
+	ran "leave-running: checkpoint --leave-running" \
+		rt checkpoint --leave-running --image-path "$dir/img" --work-path "$dir/work" "$id" || return
+	check "leave-running: the container still runs" is_status "$id" running
+	grows_on "leave-running: the original" "$dir/data/log"
+	counter_bundle "$W/$new" "/hullvm-criu/$new"
+	jq --arg d "$W/$new/data" '(.mounts[] | select(.destination == "/data")).source = $d' \
+		"$dir/config.json" | jq --arg cg "/hullvm-criu/$new" '.linux.cgroupsPath = $cg' >"$W/$new/config.json"
+	ran "leave-running: restore the images into a new id $new (own data directory)" \
+		rt restore -d --image-path "$dir/img" --work-path "$W/$new/work" --bundle "$W/$new" "$new" || return
+	check "leave-running: both run" is_status "$new" running
+	check "leave-running: $new counts in its own data directory" until_true 15 lines_at_least "$W/$new/data/log" 2
+	check "leave-running: ... from where the checkpoint was: $(head -1 "$W/$new/data/log")..$(counted "$W/$new/data/log")" \
+		continues "$W/$new/data/log"
+	rt delete -f "$id" >/dev/null 2>&1
+	rt delete -f "$new" >/dev/null 2>&1
+	check "leave-running: delete -f both" gone_state "$new"
+}
+
+# An iterative migration: a pre-dump (the container runs on), then the
+# final dump against it (--parent-path), then the restore.
+t_criu_pre_dump() {
+	local id=crp-$$ dir=$W/crp-$$
+	counter_bundle "$dir" "/hullvm-criu/$id"
+	run_quiet "$id"
+	check "pre-dump: run -d" is_status "$id" running || return
+	until_true 15 above "$dir/data/log" 2
+	refused "pre-dump: an absolute --parent-path is refused" \
+		rt checkpoint --parent-path "$dir/pre" --image-path "$dir/img2" "$id"
+	ran "pre-dump: checkpoint --pre-dump" rt checkpoint --pre-dump --image-path "$dir/pre" --work-path "$dir/work-pre" "$id" || return
+	check "pre-dump: the container still runs" is_status "$id" running
+	grows_on "pre-dump: after the pre-dump" "$dir/data/log"
+	ran "pre-dump: checkpoint --parent-path ../pre (the final dump)" \
+		rt checkpoint --parent-path ../pre --image-path "$dir/img" --work-path "$dir/work" "$id" || return
+	check "pre-dump: the final images point at the pre-dump (img/parent)" test -e "$dir/img/parent/inventory.img"
+	check "pre-dump: the container is gone" gone_state "$id"
+	ran "pre-dump: restore" rt restore -d --image-path "$dir/img" --work-path "$dir/work" --bundle "$dir" "$id" || return
+	grows_on "pre-dump: restored" "$dir/data/log"
+	rt delete -f "$id" >/dev/null 2>&1
+}
+
+# An established TCP connection inside the container (a client sends the
+# counter to a server over 127.0.0.1), in a network namespace given by
+# path as a CNI plugin makes it: refused without --tcp-established, the
+# container running on; kept across checkpoint and restore with it. As
+# podman does, the network namespace is made anew for the restore: CRIU
+# 3.17 leaves its network lock (iptables DROP rules) in a namespace that
+# outlives the dump.
+t_criu_tcp() {
+	local id=crt-$$ dir=$W/crt-$$ ns=hullvm-crt
+	ip netns add "$ns" && ip -n "$ns" link set lo up
+	# shellcheck disable=SC2016 # the container's shell expands it
+	counter_bundle "$dir" "/hullvm-criu/$id" \
+		'sleep 100000 | nc -l -p 1234 > /data/log & sleep 1; i=0; while :; do i=$((i+1)); echo $i; sleep 1; done | nc 127.0.0.1 1234'
+	jq --arg p "/var/run/netns/$ns" '(.linux.namespaces[] | select(.type == "network")).path = $p' \
+		"$dir/config.json" >"$dir/c.json" && mv "$dir/c.json" "$dir/config.json"
+	run_quiet "$id"
+	check "tcp: run -d in network namespace $ns (by path)" is_status "$id" running || return
+	until_true 15 above "$dir/data/log" 2
+	refused "tcp: checkpoint without --tcp-established is refused" \
+		rt checkpoint --image-path "$dir/img0" --work-path "$dir/work0" "$id"
+	check "tcp: ... and the container runs on" is_status "$id" running
+	grows_on "tcp: after the refusal" "$dir/data/log"
+	ran "tcp: checkpoint --tcp-established" \
+		rt checkpoint --tcp-established --image-path "$dir/img" --work-path "$dir/work" "$id" || return
+	ip netns del "$ns" && ip netns add "$ns" && ip -n "$ns" link set lo up
+	ran "tcp: restore --tcp-established" \
+		rt restore -d --tcp-established --image-path "$dir/img" --work-path "$dir/work" --bundle "$dir" "$id" || return
+	grows_on "tcp: the connection survived" "$dir/data/log"
+	same "tcp: the restored init is in $ns" "$(stat -Lc %i "/var/run/netns/$ns")" \
+		"$(stat -Lc %i "/proc/$(pid_of "$id")/ns/net" 2>&1)"
+	rt delete -f "$id" >/dev/null 2>&1
+	ip netns del "$ns"
+}
+
+# The caller's terminal as the container's stdio: CRIU cannot reach it
+# from the container's mounts; checkpoint fails and the container runs on.
+t_criu_foreign_tty() {
+	local id=crtty-$$ dir=$W/crtty-$$ holder
+	counter_bundle "$dir" "/hullvm-criu/$id"
+	script -qfc "$RUNTIME --root $ROOT run -d --bundle $dir $id; sleep 120" /dev/null >/dev/null 2>&1 &
+	holder=$!
+	check "terminal: run -d with a terminal of the caller's as stdio" until_true 15 is_status "$id" running || return
+	refused "terminal: checkpoint is refused" rt checkpoint --image-path "$dir/img" --work-path "$dir/work" "$id"
+	check "terminal: ... and the container runs on" is_status "$id" running
+	check "terminal: ... with no checkpoint left behind" test ! -e "$dir/img/inventory.img"
+	rt delete -f "$id" >/dev/null 2>&1
+	kill "$holder" 2>/dev/null
+}
+
+# podman with the configuration of docs/systemd-hosts.md (the systemd
+# cgroup manager: the restored processes must land in the container's
+# scope again), then with cgroupfs and a terminal.
+t_criu_podman() {
+	local p=(podman --runtime "$RUNTIME") name=hullvm-cr1 data=$W/cr-podman id
+	mkdir -p "$data"
+	e podman import "$W/bb.tar" localhost/hullvm-bb:latest
+	podman_counter podman "$name" "$data" && {
+		id=$("${p[@]}" inspect -f '{{.Id}}' "$name")
+		ran "podman: container checkpoint" "${p[@]}" container checkpoint "$name" &&
+			same "podman: the container is exited" exited "$("${p[@]}" inspect -f '{{.State.Status}}' "$name" 2>&1)" &&
+			ran "podman: container restore" "${p[@]}" container restore "$name" &&
+			same "podman: the container runs" running "$("${p[@]}" inspect -f '{{.State.Status}}' "$name" 2>&1)" &&
+			grows_on "podman: restored" "$data/log" &&
+			same "podman: the restored init is in its scope machine.slice/libpod-$id.scope" \
+				"/machine.slice/libpod-$id.scope" "$(cgroup_of "$("${p[@]}" inspect -f '{{.State.Pid}}' "$name")")" &&
+			expect "podman: exec into the restored container" exec-ok "${p[@]}" exec "$name" sh -c 'echo exec-ok' &&
+			ran "podman: container checkpoint --export (migration)" \
+				"${p[@]}" container checkpoint --export "$W/cr1.tar.gz" "$name" &&
+			ran "podman: container restore --import --name hullvm-cr2" \
+				"${p[@]}" container restore --import "$W/cr1.tar.gz" --name hullvm-cr2 &&
+			same "podman: the imported container runs" running \
+				"$("${p[@]}" inspect -f '{{.State.Status}}' hullvm-cr2 2>&1)" &&
+			grows_on "podman: imported" "$data/log"
+	}
+	"${p[@]}" rm -f -t 0 "$name" hullvm-cr2 >/dev/null 2>&1
+	# With a terminal: the restored pty master goes to conmon over --console-socket.
+	p=(podman --runtime "$RUNTIME" --cgroup-manager cgroupfs)
+	data=$W/cr-podman-t
+	podman_counter "podman -t" hullvm-cr3 "$data" -t && {
+		ran "podman: -t: container checkpoint" "${p[@]}" container checkpoint hullvm-cr3 &&
+			ran "podman: -t: container restore" "${p[@]}" container restore hullvm-cr3 &&
+			grows_on "podman: -t: restored" "$data/log" &&
+			expect "podman: -t: the restored process still has its terminal" /dev/pts/0 \
+				"${p[@]}" exec hullvm-cr3 sh -c 'readlink /proc/1/fd/0'
+	}
+	"${p[@]}" rm -f -t 0 hullvm-cr3 >/dev/null 2>&1
+}
+
+# podman_counter WHAT NAME DATA [FLAG...]: podman run -d the counter.
+podman_counter() {
+	local what=$1 name=$2 data=$3
+	shift 3
+	mkdir -p "$data"
+	ran "$what: run -d the counter (--runtime $RUNTIME)" "${p[@]}" run -d "$@" --name "$name" --network none \
+		-v "$data:/data" localhost/hullvm-bb sh -c "$COUNTER" || return
+	check "$what: the counter counts" until_true 20 above "$data/log" 2
+}
+
+ctr_gone() {
+	"${c[@]}" task kill -s KILL "$1" >/dev/null 2>&1
+	until_true 10 sh -c "${c[*]} task ls | grep -q '^$1 .*STOPPED'"
+	"${c[@]}" task rm "$1" >/dev/null 2>&1
+	"${c[@]}" container rm "$1" >/dev/null 2>&1
+}
+
+# containerd 1.6's ctr: a task checkpoint into a directory (the task runs
+# on), a container checkpoint into an image and a restore from it. The
+# counter runs on after the checkpoint until it is killed: the restored one
+# starts a new log, which must go on from the checkpoint's number.
+t_criu_ctr() {
+	local c=(ctr -n hullvm-cr) name=hullvm-cr1 data=$W/cr-ctr
+	mkdir -p "$data"
+	e systemctl start containerd
+	[ "$RC" = 0 ] || fail "ctr: systemctl start containerd ($(why))"
+	oci_image hullvm-cr docker.io/library/hullvm-bb:latest "$W/rootfs" "{$PATH_ENV,\"Cmd\":[\"sh\"]}"
+	ran "ctr: run -d the counter (--runc-binary /usr/local/bin/hull)" "${c[@]}" run -d \
+		--runc-binary /usr/local/bin/hull --mount "type=bind,src=$data,dst=/data,options=rbind:rw" \
+		docker.io/library/hullvm-bb:latest "$name" sh -c "$COUNTER" || return
+	check "ctr: the counter counts" until_true 20 above "$data/log" 2 &&
+		ran "ctr: task checkpoint --image-path (leaves the task running)" \
+			"${c[@]}" task checkpoint --image-path "$W/cr-ctr-img" "$name" &&
+		check "ctr: the images are written" test -s "$W/cr-ctr-img/inventory.img" &&
+		same "ctr: the task is RUNNING" RUNNING "$("${c[@]}" task ls | awk -v n="$name" '$1 == n { print $3 }')" &&
+		ran "ctr: container checkpoint --task --rw into an image" \
+			"${c[@]}" container checkpoint --task --rw "$name" hullvm/cr1:ckpt && {
+		ctr_gone "$name"
+		mv "$data/log" "$data/log.before"
+		ran "ctr: container restore --live --rw from the image" \
+			"${c[@]}" container restore --live --rw "$name" hullvm/cr1:ckpt &&
+			same "ctr: the restored task is RUNNING" RUNNING \
+				"$("${c[@]}" task ls | awk -v n="$name" '$1 == n { print $3 }')" &&
+			check "ctr: the restored counter counts" until_true 20 lines_at_least "$data/log" 2 &&
+			check "ctr: ... from the checkpoint's number: $(head -1 "$data/log")..$(counted "$data/log") (before: 1..$(counted "$data/log.before"))" \
+				continues "$data/log" &&
+			runtime_knows ctr /run/containerd/runc/hullvm-cr "$name"
+	}
+	ctr_gone "$name"
+}
+
 s_criu() {
+	SD=()
+	local out
 	out=$(criu check 2>&1)
 	check "criu: criu check says 'Looks good.' ($(criu --version | head -1))" grep -q "Looks good" <<<"$out" ||
 		echo "$out" | show
+	out=$(rt features 2>&1)
+	check "criu: features says org.opencontainers.runc.checkpoint.enabled true" json_has "$out" \
+		'.annotations["org.opencontainers.runc.checkpoint.enabled"] == "true"'
+	t_criu_counter
+	t_criu_leave_running
+	t_criu_pre_dump
+	t_criu_tcp
+	t_criu_foreign_tty
+	t_criu_podman
+	t_criu_ctr
+	rmdir "$CG/hullvm-criu" 2>/dev/null
 }
 
 # ------------------------------------------------------------------- main

@@ -249,6 +249,12 @@ pub enum Command {
         after_help = "Examples: hull update --memory 128M web\n          hull update --resources limits.json web\n          echo '{\"pids\":{\"limit\":50}}' | hull update -r - web"
     )]
     Update(UpdateArgs),
+    /// Checkpoint a running container with CRIU into an image directory.
+    #[command(args_override_self = true, after_help = crate::checkpoint::CHECKPOINT_HELP)]
+    Checkpoint(crate::checkpoint::CheckpointArgs),
+    /// Restore a container from a CRIU checkpoint.
+    #[command(args_override_self = true, after_help = crate::checkpoint::RESTORE_HELP)]
+    Restore(crate::checkpoint::RestoreArgs),
     /// Print what this runtime supports (runtime-spec features JSON).
     Features,
     /// Print a shell completion script.

@@ -35,7 +35,8 @@ fn stdout_failed(e: std::io::Error) -> ! {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    hull::checkpoint::normalize_go_flags(&mut args);
     let parsed = match hull::cli::parse_quick(&args) {
         Some(c) => Ok(c),
         None => Cli::try_parse_from(&args),
@@ -249,8 +250,16 @@ fn dispatch(root: &Path, systemd: bool, command: Command) -> Result<i32, Failure
             }
             Ok(0)
         }
+        Command::Checkpoint(a) => {
+            let opts = a.options()?;
+            container::checkpoint(root, &a.id, &opts).map(|_| 0).map_err(e)
+        }
+        Command::Restore(a) => {
+            let opts = a.options(root, systemd)?;
+            container::restore(&opts).map_err(e)
+        }
         Command::Features => {
-            out!("{}", serde_json::to_string_pretty(&container::features()).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&container::features(root)).unwrap_or_default());
             Ok(0)
         }
         Command::Spec { bundle, rootless } => {

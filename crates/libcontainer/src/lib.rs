@@ -3,6 +3,7 @@
 //! [`container`].
 
 pub mod container;
+pub mod criu;
 pub mod hooks;
 pub mod namespaces;
 pub mod netdev;

@@ -100,15 +100,15 @@ fn default_device_rules() -> Vec<LinuxDeviceCgroup> {
     ]
 }
 
-/// Undoes a half-made container when `create` fails.
-struct Cleanup<'a> {
-    dir: &'a Path,
-    cgroup: Option<cgroups::CgroupState>,
-    child: Option<(i32, BorrowedFd<'a>)>,
+/// Undoes a half-made container when `create` (or `restore`) fails.
+pub(super) struct Cleanup<'a> {
+    pub(super) dir: &'a Path,
+    pub(super) cgroup: Option<cgroups::CgroupState>,
+    pub(super) child: Option<(i32, BorrowedFd<'a>)>,
     /// Sharing the host's mount namespace: the rootfs as mountinfo shows it,
     /// and the ids of the mounts that were there before.
-    host_mounts: Option<(PathBuf, Vec<u64>)>,
-    armed: bool,
+    pub(super) host_mounts: Option<(PathBuf, Vec<u64>)>,
+    pub(super) armed: bool,
 }
 
 impl Drop for Cleanup<'_> {
@@ -447,9 +447,9 @@ fn load(opts: &CreateOptions, mode: Mode) -> Result<Loaded, ContainerError> {
 /// The container's cgroup manager (none for a rootless container without a
 /// delegated cgroup) and the resources to write: config.json's, with
 /// runc's device policy.
-type CgroupAndResources = (Option<Box<dyn CgroupManager>>, Option<LinuxResources>);
+pub(super) type CgroupAndResources = (Option<Box<dyn CgroupManager>>, Option<LinuxResources>);
 
-fn cgroup_for(spec: &Spec, opts: &CreateOptions) -> Result<CgroupAndResources, ContainerError> {
+pub(super) fn cgroup_for(spec: &Spec, opts: &CreateOptions) -> Result<CgroupAndResources, ContainerError> {
     let linux = spec.linux().as_ref();
     let layout = cgroups::detect()?;
     let rootless = !nix::unistd::geteuid().is_root();

@@ -2,15 +2,19 @@
 //! command calls. The parent side of `create` lives here; the child side is
 //! process::init.
 
+mod checkpoint;
 mod create;
 mod exec;
 mod ops;
+mod restore;
 
+pub use checkpoint::{checkpoint, CriuOptions};
 pub(crate) use create::device_policy;
 use create::start_socket_path;
 pub use create::{create, CreateOptions, Created, Mode};
 pub use exec::{exec, ExecOptions};
 pub use ops::{events, features, pause, pids, resume, stats, update, Event};
+pub use restore::{restore, RestoreOptions};
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
@@ -56,6 +60,8 @@ pub enum ContainerError {
     Rootfs(#[from] crate::rootfs::RootfsError),
     #[error(transparent)]
     NetDev(#[from] NetDevError),
+    #[error(transparent)]
+    Criu(#[from] crate::criu::CriuError),
     /// A step inside the container failed; the text names it.
     #[error("{message}")]
     Init { message: String, errno: i32 },

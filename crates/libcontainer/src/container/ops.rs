@@ -189,9 +189,15 @@ fn merge_json(base: &mut serde_json::Value, new: &serde_json::Value) {
     }
 }
 
+/// Where `features` keeps whether `criu check` passed (not a container id:
+/// `~` is not allowed in one).
+pub const CRIU_CHECK_CACHE: &str = "criu-check~";
+
 /// `features`: what this runtime supports, in the runtime-spec's features
 /// document shape (what engines query before using optional things).
-pub fn features() -> serde_json::Value {
+/// `root` (--root) keeps the cached answer of `criu check`.
+pub fn features(root: &Path) -> serde_json::Value {
+    let checkpoint = crate::criu::checkpoint_enabled(&root.join(CRIU_CHECK_CACHE));
     let caps = crate::process::caps::known_names();
     let mount_options: Vec<&str> = [
         "async",
@@ -291,7 +297,7 @@ pub fn features() -> serde_json::Value {
         // The features schema has no place for these: hull's own keys say
         // what linux.personality and process.execCPUAffinity may hold.
         "annotations": {
-            "org.opencontainers.runc.checkpoint.enabled": "false",
+            "org.opencontainers.runc.checkpoint.enabled": checkpoint.to_string(),
             "hull.linux.personality.domains": "LINUX,LINUX32",
             "hull.linux.personality.flags": personality_flags.join(","),
             "hull.process.execCPUAffinity": "initial,final"

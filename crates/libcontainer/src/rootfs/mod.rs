@@ -48,6 +48,8 @@ pub enum RootfsError {
     NotOrdinaryDirectory { fstype: String, destination: PathBuf, what: &'static str },
     #[error("maskedPaths: the host's /dev/null is not the null device (character device 1:3): refusing to mask files with it")]
     NotNullDevice,
+    #[error("/dev/null in the container is not the null device (character device 1:3): refusing to give it to stdio")]
+    ContainerNullDevice,
 }
 
 fn path_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> RootfsError + 'a {
@@ -401,6 +403,9 @@ pub fn finish(plan: &RootfsPlan, prepared: Prepared) -> Result<(), RootfsError> 
         pivot::pivot_root(&root, &plan.rootfs)?;
     }
     drop(root);
+    if plan.setup_dev {
+        paths::reopen_dev_null()?;
+    }
     if let Some(mut null) = null {
         paths::mask_paths(&plan.masked_paths, &mut null)?;
     }

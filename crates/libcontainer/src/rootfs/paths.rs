@@ -120,3 +120,41 @@ pub fn readonly_paths(paths: &[PathBuf]) -> Result<(), RootfsError> {
     }
     Ok(())
 }
+
+/// runc's reOpenDevNull: stdin, stdout or stderr that is the host's null
+/// device (a caller's `</dev/null`) becomes the container's own /dev/null,
+/// so that no descriptor of the container leads to a mount outside it —
+/// CRIU cannot checkpoint one ("Can't lookup mount"). Called after
+/// pivot_root, with the /dev hull made; that /dev/null is checked to be
+/// the null device before it is used.
+pub fn reopen_dev_null() -> Result<(), RootfsError> {
+    let null = Path::new("/dev/null");
+    let is_null = |st: &nix::sys::stat::FileStat| {
+        st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == nix::sys::stat::makedev(1, 3)
+    };
+    let fd = sys::openat2(
+        libc::AT_FDCWD,
+        c"/dev/null",
+        libc::O_RDWR | libc::O_CLOEXEC,
+        0,
+        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
+    )
+    .map_err(|errno| RootfsError::Path { op: "open", path: null.into(), errno })?;
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|errno| RootfsError::Path {
+        op: "stat",
+        path: null.into(),
+        errno,
+    })?;
+    if !is_null(&st) {
+        return Err(RootfsError::ContainerNullDevice);
+    }
+    for stdio in 0..3 {
+        let theirs = nix::sys::stat::fstat(stdio);
+        // Even the same device inode through another mount is the host's.
+        if theirs.is_ok_and(|t| is_null(&t)) {
+            nix::unistd::dup3(fd.as_raw_fd(), stdio, nix::fcntl::OFlag::empty())
+                .map_err(|errno| RootfsError::Path { op: "reopen stdio as", path: null.into(), errno })?;
+        }
+    }
+    Ok(())
+}
