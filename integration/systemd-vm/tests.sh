@@ -618,7 +618,7 @@ counted() {
 	echo "${n:-0}"
 }
 above() { [ "$(counted "$1")" -gt "$2" ]; }
-lines_at_least() { [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+lines_at_least() { [ "$( { wc -l <"$1"; } 2>/dev/null || echo 0)" -ge "$2" ]; }
 # consecutive LOG: 1, 2, 3, … up to its last line, nothing missing or repeated.
 consecutive() { awk '$1 != NR { bad = 1 } END { exit bad || NR == 0 }' "$1"; }
 # continues LOG: a log begun by a restored counter: it starts past 1 (where
