@@ -334,7 +334,7 @@ pub fn create(opts: &CreateOptions, mode: Mode) -> Result<Created, ContainerErro
     crate::trace::mark("create: config loaded and validated");
     let (cg, resources) = cgroup_for(&config.spec, opts)?;
     cleanup.cgroup = cg.as_ref().map(|c| c.state());
-    let mut st = initial_state(opts, &config, cg.as_deref(), &resources);
+    let mut st = initial_state(&opts.id, &opts.bundle, &config.rootfs_path, &config.spec, cg.as_deref(), &resources);
     // Saved before any cgroup exists or anything runs: a create killed
     // half-way is still found (and cleaned up) by `delete --force`.
     state::save(&dir, &st)?;
@@ -503,25 +503,28 @@ fn setup_cgroup(
     Ok(())
 }
 
-/// The state as saved before anything runs (status `creating`).
-fn initial_state(
-    opts: &CreateOptions,
-    config: &Loaded,
+/// The state as saved before anything runs (status `creating`); restore's
+/// too, before CRIU runs.
+pub(super) fn initial_state(
+    id: &str,
+    bundle: &Path,
+    rootfs: &Path,
+    spec: &Spec,
     cg: Option<&dyn CgroupManager>,
     resources: &Option<LinuxResources>,
 ) -> ContainerState {
-    let hooks = config.spec.hooks().as_ref();
+    let hooks = spec.hooks().as_ref();
     ContainerState {
         oci_version: state::OCI_VERSION.to_string(),
-        id: opts.id.clone(),
+        id: id.to_string(),
         status: Status::Creating,
         pid: 0,
         init_start_time: 0,
-        bundle: opts.bundle.clone(),
-        rootfs: config.rootfs_path.clone(),
+        bundle: bundle.to_path_buf(),
+        rootfs: rootfs.to_path_buf(),
         created: state::now_rfc3339(),
         owner: String::new(),
-        annotations: config.spec.annotations().clone().unwrap_or_default(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup: cg.map(|c| c.state()),
         own_pid_ns: false,
         paused: false,

@@ -263,36 +263,6 @@ fn prepare(opts: &RestoreOptions, what: &str) -> Result<Prepared, ContainerError
     Ok(Prepared { spec, rootfs, criu, images, descriptors, work, log, console_sock })
 }
 
-/// The state as saved before CRIU runs (status `creating`, as create's).
-fn initial_state(
-    opts: &RestoreOptions,
-    p: &Prepared,
-    cg: Option<&dyn CgroupManager>,
-    res: &Option<LinuxResources>,
-) -> ContainerState {
-    let hooks = p.spec.hooks().as_ref();
-    ContainerState {
-        oci_version: state::OCI_VERSION.to_string(),
-        id: opts.id.clone(),
-        status: Status::Creating,
-        pid: 0,
-        init_start_time: 0,
-        bundle: opts.bundle.clone(),
-        rootfs: p.rootfs.clone(),
-        created: state::now_rfc3339(),
-        owner: String::new(),
-        annotations: p.spec.annotations().clone().unwrap_or_default(),
-        cgroup: cg.map(|c| c.state()),
-        own_pid_ns: has_ns(&p.spec, LinuxNamespaceType::Pid) && ns_path(&p.spec, LinuxNamespaceType::Pid).is_none(),
-        paused: false,
-        poststart_hooks: hooks.and_then(|h| h.poststart().clone()),
-        poststop_hooks: hooks.and_then(|h| h.poststop().clone()),
-        seccomp_listener: None,
-        host_mounts: Vec::new(),
-        resources: res.clone(),
-    }
-}
-
 /// The RESTORE request's options: the root, the external mounts mapped to
 /// this host's sources, namespaces by path, the checkpointed init's pipes.
 /// Returns the descriptors criu must get (namespace files).
@@ -418,7 +388,8 @@ pub fn restore(opts: &RestoreOptions) -> Result<i32, ContainerError> {
         CreateOptions { id: opts.id.clone(), systemd_cgroup: opts.systemd_cgroup, ..CreateOptions::default() };
     let (cg, resources) = cgroup_for(&p.spec, &as_create)?;
     cleanup.cgroup = cg.as_ref().map(|c| c.state());
-    let mut st = initial_state(opts, &p, cg.as_deref(), &resources);
+    let mut st = super::create::initial_state(&opts.id, &opts.bundle, &p.rootfs, &p.spec, cg.as_deref(), &resources);
+    st.own_pid_ns = has_ns(&p.spec, LinuxNamespaceType::Pid) && ns_path(&p.spec, LinuxNamespaceType::Pid).is_none();
     // As create: a restore killed half-way is found by `delete --force`.
     state::save(&dir, &st)?;
 

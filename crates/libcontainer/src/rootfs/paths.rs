@@ -29,20 +29,8 @@ pub struct NullSource {
 /// Opens the host's /dev/null and checks that it is the null device.
 pub fn open_null() -> Result<NullSource, RootfsError> {
     let null = Path::new("/dev/null");
-    let fd = sys::openat2(
-        libc::AT_FDCWD,
-        c"/dev/null",
-        libc::O_PATH,
-        0,
-        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
-    )
-    .map_err(|errno| RootfsError::Path { op: "open", path: null.into(), errno })?;
-    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|errno| RootfsError::Path {
-        op: "stat",
-        path: null.into(),
-        errno,
-    })?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != nix::sys::stat::makedev(1, 3) {
+    let (fd, is_null) = open_dev_null(libc::O_PATH)?;
+    if !is_null {
         return Err(RootfsError::NotNullDevice);
     }
     let tree = sys::open_tree(fd.as_raw_fd(), c"", libc::OPEN_TREE_CLONE | libc::AT_EMPTY_PATH as u32)
@@ -129,32 +117,37 @@ pub fn readonly_paths(paths: &[PathBuf]) -> Result<(), RootfsError> {
 /// the null device before it is used.
 pub fn reopen_dev_null() -> Result<(), RootfsError> {
     let null = Path::new("/dev/null");
-    let is_null = |st: &nix::sys::stat::FileStat| {
-        st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == nix::sys::stat::makedev(1, 3)
-    };
-    let fd = sys::openat2(
-        libc::AT_FDCWD,
-        c"/dev/null",
-        libc::O_RDWR | libc::O_CLOEXEC,
-        0,
-        libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS,
-    )
-    .map_err(|errno| RootfsError::Path { op: "open", path: null.into(), errno })?;
-    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|errno| RootfsError::Path {
-        op: "stat",
-        path: null.into(),
-        errno,
-    })?;
-    if !is_null(&st) {
+    let (fd, is_null) = open_dev_null(libc::O_RDWR | libc::O_CLOEXEC)?;
+    if !is_null {
         return Err(RootfsError::ContainerNullDevice);
     }
     for stdio in 0..3 {
         let theirs = nix::sys::stat::fstat(stdio);
         // Even the same device inode through another mount is the host's.
-        if theirs.is_ok_and(|t| is_null(&t)) {
+        if theirs.is_ok_and(|t| is_null_device(&t)) {
             nix::unistd::dup3(fd.as_raw_fd(), stdio, nix::fcntl::OFlag::empty())
                 .map_err(|errno| RootfsError::Path { op: "reopen stdio as", path: null.into(), errno })?;
         }
     }
     Ok(())
+}
+
+/// The current root's /dev/null, opened with `flags` without following a
+/// link, and whether it is the null device.
+fn open_dev_null(flags: i32) -> Result<(OwnedFd, bool), RootfsError> {
+    let null = Path::new("/dev/null");
+    let fd =
+        sys::openat2(libc::AT_FDCWD, c"/dev/null", flags, 0, libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS)
+            .map_err(|errno| RootfsError::Path { op: "open", path: null.into(), errno })?;
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|errno| RootfsError::Path {
+        op: "stat",
+        path: null.into(),
+        errno,
+    })?;
+    Ok((fd, is_null_device(&st)))
+}
+
+/// A character device 1:3.
+fn is_null_device(st: &nix::sys::stat::FileStat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == nix::sys::stat::makedev(1, 3)
 }
