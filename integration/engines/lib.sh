@@ -38,6 +38,11 @@ eng_setup() {
 	ENG_T0=$(date +%s.%N)
 	ENG_TMP=$(mktemp -d "/tmp/eng-$ENG_NAME.XXXXXX")
 	chmod 755 "$ENG_TMP"
+	# The engines run from the work dir: conmon writes an empty file named
+	# `oom` into its working directory whenever the container's cgroup
+	# reports an OOM event (on cgroup v1 removing the cgroup fires one too,
+	# with runc as with hull), which left `oom` at the repository's root.
+	cd "$ENG_TMP" || exit 1
 	trap eng_teardown EXIT
 	trap 'eng_log "interrupted"; exit 130' INT TERM HUP
 	eng_log "runtime $RUNTIME, work dir $ENG_TMP"
