@@ -218,9 +218,9 @@ fn fields_hull_does_not_implement_are_refused_by_name() {
     b.add_mount(json!({"destination": "/data", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}));
     create_fails(b, &["mounts[", "idmap needs uidMappings"]);
     let mut b = Bundle::busybox(&["true"]);
-    b.add_mount(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+    b.add_mount(json!({"destination": "/data", "type": "mqueue", "source": "mqueue", "options": ["idmap"],
         "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}));
-    create_fails(b, &["mounts[", "bind mounts"]);
+    create_fails(b, &["mounts[", "bind and tmpfs mounts"]);
     let mut b = Bundle::busybox(&["true"]);
     b.config["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(b, &["linux.intelRdt"]);

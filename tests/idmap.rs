@@ -70,3 +70,24 @@ fn a_mounts_own_mapping_is_used_and_ridmap_reaches_submounts() {
         assert_eq!(r.stdout, format!("5:5\n{sub_owner}\n"), "{option}: {r:?}");
     }
 }
+
+#[test]
+fn a_tmpfs_is_idmapped_with_its_options() {
+    // The parent makes the tmpfs (its root owned by disk id 0) and idmaps
+    // it with the mount's mapping, disk 0 -> host HOST+5: the container
+    // (0 -> HOST) sees its root owned by 5. A tmpfs the init mounts itself
+    // belongs to the container's root (0:0).
+    let mut b = userns_bundle("stat -c '%u:%g %a' /scratch; grep ' /scratch ' /proc/self/mountinfo");
+    let map = json!([{"containerID": 0, "hostID": HOST + 5, "size": 1}]);
+    b.add_mount(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+        "options": ["idmap", "nosuid", "size=1m", "mode=1777"], "uidMappings": map, "gidMappings": map}));
+    std::fs::create_dir(b.rootfs().join("scratch")).unwrap();
+    let c = Container::new(b);
+    let r = c.run().ok();
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("5:5 1777"), "{r:?}");
+    let mountinfo = lines.next().unwrap_or_default();
+    for want in ["idmapped", "nosuid", "size=1024k", " - tmpfs "] {
+        assert!(mountinfo.contains(want), "{want} missing: {mountinfo}");
+    }
+}

@@ -525,6 +525,7 @@ pub fn is_root() -> bool {
 }
 
 const FSOPEN_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
 const FSCONFIG_CMD_CREATE: u32 = 6;
 const FSMOUNT_CLOEXEC: u32 = 1;
@@ -532,17 +533,21 @@ const FSMOUNT_CLOEXEC: u32 = 1;
 /// A new, detached instance of filesystem `fstype` (fsopen + fsconfig +
 /// fsmount): a mount that exists only as the returned descriptor, so nothing
 /// anyone else mounts can cover or replace it. `options` are string
-/// parameters; `attrs` are MOUNT_ATTR_* flags of the mount.
+/// parameters (an empty value: a flag, as `noswap`); `attrs` are
+/// MOUNT_ATTR_* flags of the mount.
 pub fn fsmount_new(fstype: &CStr, options: &[(&CStr, &CStr)], attrs: u64) -> SysResult<OwnedFd> {
     // SAFETY: NUL-terminated name, integer flags.
     let fs = check(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })?;
     // SAFETY: new descriptor owned by us.
     let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
     for (key, value) in options {
-        // SAFETY: key and value are NUL-terminated and outlive the call.
-        check(unsafe {
-            libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0)
-        })?;
+        let (cmd, value) = if value.is_empty() {
+            (FSCONFIG_SET_FLAG, std::ptr::null())
+        } else {
+            (FSCONFIG_SET_STRING, value.as_ptr())
+        };
+        // SAFETY: key (and value, when given) are NUL-terminated and outlive the call.
+        check(unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, key.as_ptr(), value, 0) })?;
     }
     // SAFETY: integer arguments, null key and value as the command requires.
     check(unsafe {

@@ -216,8 +216,8 @@ fn build_plans(
             mounts
                 .iter()
                 .map(|m| {
-                    (m.bind && (in_userns || m.idmap.is_some()))
-                        .then(|| rootfs::mounts::parent_bind_tree(m, root_propagation, &mut userns))
+                    (m.idmap.is_some() || (m.bind && in_userns))
+                        .then(|| rootfs::mounts::parent_tree(m, root_propagation, &mut userns))
                         .transpose()
                 })
                 .collect::<Result<_, _>>()?
@@ -254,7 +254,7 @@ fn build_plans(
 
 /// Idmapped mounts: each gets the mount's own uid/gid mappings or, with
 /// `idmap`/`ridmap` alone, the container's (runtime-spec 1.2). They are
-/// made by a privileged parent, on bind mounts.
+/// made by a privileged parent, on bind mounts and tmpfs.
 fn resolve_id_maps(
     mounts: &mut [MountEntry],
     own: &[Option<spec::MountIdMaps>],
@@ -272,8 +272,11 @@ fn resolve_id_maps(
         }
         let field = format!("mounts[{i}]");
         let refuse = |msg: &str| SpecError::Invalid { field: field.clone(), msg: msg.into() };
-        if !m.bind {
-            return Err(refuse("idmapped mounts are supported on bind mounts").into());
+        if !m.bind && m.fstype != "tmpfs" {
+            return Err(refuse("idmapped mounts are supported on bind and tmpfs mounts").into());
+        }
+        if m.copy_up {
+            return Err(refuse("tmpcopyup and idmap together are not supported").into());
         }
         if !sys::is_root() {
             return Err(

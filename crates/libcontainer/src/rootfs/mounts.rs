@@ -319,23 +319,26 @@ pub fn bind_tree(e: &MountEntry) -> Result<OwnedFd, RootfsError> {
     Ok(tree)
 }
 
-/// [`bind_tree`] made by the parent, in the host's mount namespace, where
-/// the tree is a peer of the host's mounts: it is given the propagation the
-/// container's own mounts get (`root`, rootfsPropagation or rslave), as if
-/// the init had made it — a user namespace must not end up with binds that
-/// propagate its mounts to the host unless asked.
-pub fn parent_bind_tree(
+/// A bind's tree ([`bind_tree`]) or an idmapped tmpfs ([`tmpfs_tree`]) made
+/// by the parent, in the host's mount namespace, where the tree is a peer of
+/// the host's mounts: it is given the propagation the container's own mounts
+/// get (`root`, rootfsPropagation or rslave), as if the init had made it — a
+/// user namespace must not end up with binds that propagate its mounts to
+/// the host unless asked.
+pub fn parent_tree(
     e: &MountEntry,
     root: MsFlags,
     userns: &mut super::idmap::UsernsCache,
 ) -> Result<OwnedFd, RootfsError> {
-    let tree = bind_tree(e)?;
+    let tree = if e.bind { bind_tree(e)? } else { tmpfs_tree(e)? };
     if let (Some(recursive), Some(maps)) = (e.idmap, &e.id_maps) {
         // Set on the detached copy, before anyone sees it: files owned on
         // disk by a mapping's containerID appear owned by its hostID.
         let ns = userns.get(maps)?;
-        sys::mount_setattr_idmap(tree.as_raw_fd(), ns.as_raw_fd(), recursive)
-            .map_err(|errno| err("make an idmapped mount of", e, errno))?;
+        sys::mount_setattr_idmap(tree.as_raw_fd(), ns.as_raw_fd(), recursive).map_err(|errno| match errno {
+            Errno::EINVAL if !e.bind => err("make an idmapped mount (tmpfs: Linux 6.3 or later) of", e, errno),
+            _ => err("make an idmapped mount of", e, errno),
+        })?;
     }
     if !root.contains(MsFlags::MS_SHARED) {
         let rec = if e.recursive { libc::AT_RECURSIVE } else { 0 };
@@ -350,6 +353,26 @@ pub fn parent_bind_tree(
         .map_err(|errno| err("set propagation of", e, errno))?;
     }
     Ok(tree)
+}
+
+/// A new tmpfs that exists only as a descriptor (fsopen/fsmount), with the
+/// entry's options (`size=1m`, `mode=1777`, `noswap`, …) and mount flags: a
+/// detached mount, which is what the kernel idmaps (tmpfs allows it from
+/// Linux 6.3).
+fn tmpfs_tree(e: &MountEntry) -> Result<OwnedFd, RootfsError> {
+    let options: Vec<(std::ffi::CString, std::ffi::CString)> = e
+        .data
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let (k, v) = o.split_once('=').unwrap_or((o, ""));
+            (sys::cstring(k), sys::cstring(v))
+        })
+        .collect();
+    let refs: Vec<(&std::ffi::CStr, &std::ffi::CStr)> =
+        options.iter().map(|(k, v)| (k.as_c_str(), v.as_c_str())).collect();
+    let (attrs, _) = bind_attrs(e.flags, MsFlags::empty());
+    sys::fsmount_new(c"tmpfs", &refs, attrs).map_err(|errno| err("mount", e, errno))
 }
 
 /// Puts a bind tree at the entry's destination, then sets its propagation.
@@ -381,11 +404,10 @@ pub fn mount_entry(root: &OwnedFd, e: &MountEntry, prebuilt: Option<&OwnedFd>) -
     if e.fstype == "proc" || e.fstype == "sysfs" {
         ensure_ordinary_directory(root, e)?;
     }
-    if e.bind {
-        return match prebuilt {
-            Some(tree) => attach_bind(root, e, tree),
-            None => attach_bind(root, e, &bind_tree(e)?),
-        };
+    match prebuilt {
+        Some(tree) => return attach_bind(root, e, tree),
+        None if e.bind => return attach_bind(root, e, &bind_tree(e)?),
+        None => {}
     }
     let target = resolve_in_root(root, &e.destination, Create::Dir)?;
     let empty = c"";
