@@ -225,3 +225,13 @@ fn fields_hull_does_not_implement_are_refused_by_name() {
     b.config["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(b, &["linux.intelRdt"]);
 }
+
+#[test]
+fn a_program_that_cannot_be_executed_is_reported_once() {
+    // The init finds the program missing before it says Ready: the parent
+    // reports it; the init must not print it as well (it prints only when
+    // execve itself fails, after `start` may have gone).
+    create_fails(Bundle::busybox(&["/nonexistent"]), &["exec: /nonexistent: ENOENT"]);
+    let r = Container::new(Bundle::busybox(&["/nonexistent"])).run();
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {r:?}");
+}

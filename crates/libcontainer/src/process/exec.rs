@@ -37,7 +37,7 @@ pub fn run(cfg: ExecConfig<'_>, mut chan: Channel) -> ! {
         Ok(never) => match never {},
         Err(e) => {
             let _ = chan.send(&Message::Error { errno: e.errno(), message: e.to_string() });
-            if matches!(e, InitError::Process(super::ProcessError::Exec { .. })) {
+            if matches!(e, InitError::Process(super::ProcessError::Execve { .. })) {
                 eprintln!("hull: {e}");
             }
             sys::exit_now(match e.errno() {

@@ -45,7 +45,9 @@ impl InitError {
             InitError::Rootfs(
                 RootfsError::Mount { errno, .. } | RootfsError::Path { errno, .. } | RootfsError::Pivot { errno, .. },
             ) => *errno as i32,
-            InitError::Process(ProcessError::Exec { errno, .. } | ProcessError::Sys { errno, .. }) => *errno as i32,
+            InitError::Process(
+                ProcessError::Exec { errno, .. } | ProcessError::Execve { errno, .. } | ProcessError::Sys { errno, .. },
+            ) => *errno as i32,
             InitError::Process(ProcessError::NotFound(_)) => libc::ENOENT,
             InitError::Sys { errno, .. } => *errno as i32,
             InitError::Proc(e) | InitError::Process(ProcessError::Proc(e)) => e.errno() as i32,
@@ -90,7 +92,7 @@ pub fn run(cfg: InitConfig<'_>, mut chan: Channel) -> ! {
         Ok(never) => match never {},
         Err(InitFailure { error, report_to }) => {
             let msg = Message::Error { errno: error.errno(), message: error.to_string() };
-            if matches!(error, InitError::Process(ProcessError::Exec { .. })) {
+            if matches!(error, InitError::Process(ProcessError::Execve { .. })) {
                 // execve failed after Exec was announced: whoever waited may be
                 // gone already, so say it where the container's output goes too.
                 eprintln!("hull: {error}");

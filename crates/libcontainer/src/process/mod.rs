@@ -30,8 +30,12 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub enum ProcessError {
     #[error("exec: {0:?}: executable file not found in $PATH")]
     NotFound(String),
+    /// The program cannot be executed (found before anything is announced).
     #[error("exec: {path}: {errno}")]
     Exec { path: String, errno: Errno },
+    /// execve itself failed, after Exec was announced.
+    #[error("exec: {path}: {errno}")]
+    Execve { path: String, errno: Errno },
     #[error("{op}: {errno}")]
     Sys { op: String, errno: Errno },
     #[error("setrlimit {name} soft={soft} hard={hard}: {errno}{hint}")]
@@ -595,7 +599,7 @@ impl ProcessPlan {
         envp.push(std::ptr::null());
         announce_exec();
         let errno = sys::execve(exe, &argv, &envp);
-        Err(ProcessError::Exec { path: exe.to_string_lossy().into_owned(), errno })
+        Err(ProcessError::Execve { path: exe.to_string_lossy().into_owned(), errno })
     }
 }
 
