@@ -17,6 +17,7 @@ ENG_FAILED=0
 ENG_DEFERRED=()      # shell snippets run in reverse order at exit
 ENG_CGROUPS=()       # cgroup dir names (relative to a controller root) to sweep
 ENG_TMP=""
+ENG_CG_TOP_BEFORE=""  # /sys/fs/cgroup's entries when the script began
 ENG_TIMEOUT=${ENG_TIMEOUT:-60}   # seconds allowed for any one engine command
 
 eng_log() { printf '%s: %s\n' "$ENG_NAME" "$*" >&2; }
@@ -36,6 +37,7 @@ eng_setup() {
 	fi
 	RUNTIME=$(readlink -f "$runtime")
 	ENG_T0=$(date +%s.%N)
+	ENG_CG_TOP_BEFORE=$(ls /sys/fs/cgroup)
 	ENG_TMP=$(mktemp -d "/tmp/eng-$ENG_NAME.XXXXXX")
 	chmod 755 "$ENG_TMP"
 	# The engines run from the work dir: conmon writes an empty file named
@@ -408,6 +410,7 @@ eng_start_dockerd() {
 # ones first, or SIGKILL would wait forever), then remove those cgroups.
 eng_sweep_cgroups() {
 	local rel dirs=() d i
+	eng_sweep_plain_cgroup_dirs
 	for rel in "${ENG_CGROUPS[@]}"; do
 		for d in /sys/fs/cgroup/*/"$rel" /sys/fs/cgroup/"$rel"; do
 			if [ ! -e "$d/cgroup.procs" ]; then continue; fi
@@ -429,6 +432,24 @@ eng_sweep_cgroups() {
 		done
 		[ -d "$d" ] && eng_log "could not remove cgroup $d"
 	done
+}
+
+# podman (cgroupfs on v1) makes its conmon cgroup with mkdir -p in every v1
+# controller it knows, also where this host mounts none (hugetlb, net_cls,
+# net_prio, perf_event): plain directories on the cgroup tmpfs, each with a
+# plain `tasks` file, that rmdir cannot remove. Remove ours, and such a
+# controller directory too if it was not there when the script began.
+eng_sweep_plain_cgroup_dirs() {
+	local top rel
+	for top in /sys/fs/cgroup/*/; do
+		top=${top%/}
+		mountpoint -q "$top" && continue
+		for rel in "${ENG_CGROUPS[@]}"; do
+			[ -n "$rel" ] && [ -e "$top/$rel" ] && rm -rf "${top:?}/${rel:?}"
+		done
+		grep -qxF "${top##*/}" <<<"$ENG_CG_TOP_BEFORE" || rmdir "$top" 2>/dev/null
+	done
+	return 0
 }
 
 # Processes whose command line mentions the work dir: shims, conmons, daemons.
