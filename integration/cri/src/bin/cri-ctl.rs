@@ -86,21 +86,27 @@ fn pod_config() -> Result<PodSandboxConfig, String> {
             attempt: 0,
         }),
         log_directory: format!("/var/log/pods/{name}"),
-        linux: Some(LinuxPodSandboxConfig {
-            cgroup_parent: var("POD_CGROUP_PARENT")?,
-            security_context: Some(LinuxSandboxSecurityContext {
-                namespace_options: Some(NamespaceOption {
-                    network: NamespaceMode::Node as i32,
-                    pid: NamespaceMode::Container as i32,
-                    ipc: NamespaceMode::Pod as i32,
-                    ..Default::default()
-                }),
+        linux: Some(pod_linux(var("POD_CGROUP_PARENT")?)),
+        ..Default::default()
+    })
+}
+
+/// The pods' Linux part: the node's network, a pid namespace per
+/// container, the pod's ipc namespace, under `cgroup_parent`.
+fn pod_linux(cgroup_parent: String) -> LinuxPodSandboxConfig {
+    LinuxPodSandboxConfig {
+        cgroup_parent,
+        security_context: Some(LinuxSandboxSecurityContext {
+            namespace_options: Some(NamespaceOption {
+                network: NamespaceMode::Node as i32,
+                pid: NamespaceMode::Container as i32,
+                ipc: NamespaceMode::Pod as i32,
                 ..Default::default()
             }),
             ..Default::default()
         }),
         ..Default::default()
-    })
+    }
 }
 
 fn resources(memory: &str, quota: &str) -> Result<LinuxContainerResources, String> {
@@ -254,19 +260,7 @@ async fn bench_pods(
                     attempt: 0,
                 }),
                 log_directory: format!("{log_dir}/{name}"),
-                linux: Some(LinuxPodSandboxConfig {
-                    cgroup_parent: parent.to_string(),
-                    security_context: Some(LinuxSandboxSecurityContext {
-                        namespace_options: Some(NamespaceOption {
-                            network: NamespaceMode::Node as i32,
-                            pid: NamespaceMode::Container as i32,
-                            ipc: NamespaceMode::Pod as i32,
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
+                linux: Some(pod_linux(parent.to_string())),
                 ..Default::default()
             };
             let container = ContainerConfig {
