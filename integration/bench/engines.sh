@@ -72,30 +72,9 @@ done
 # runtime handler per runtime, each with its own state root.
 D=$ENG_TMP/containerd
 mkdir -p "$D" "$ENG_TMP/cni" "$ENG_TMP/pods"
-restrict=false
-capeff=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
-(((0x$capeff >> 24) & 1)) || restrict=true   # no CAP_SYS_RESOURCE: see cri/run.sh
 {
+	eng_cri_config_head "$D" "$RUN/containerd" "$D/containerd.sock" docker.io/library/bench-pause:latest
 	cat <<-EOF
-		version = 2
-		root = "$D/root"
-		state = "$RUN/containerd"
-		[grpc]
-		  address = "$D/containerd.sock"
-		[ttrpc]
-		  address = "$D/containerd.sock.ttrpc"
-		[debug]
-		  address = "$D/debug.sock"
-		[metrics]
-		  address = ""
-		[plugins."io.containerd.internal.v1.opt"]
-		  path = "$D/opt"
-		[plugins."io.containerd.grpc.v1.cri"]
-		  sandbox_image = "docker.io/library/bench-pause:latest"
-		  stream_server_address = "127.0.0.1"
-		  stream_server_port = "0"
-		  netns_mounts_under_state_dir = true
-		  restrict_oom_score_adj = $restrict
 		  [plugins."io.containerd.grpc.v1.cri".cni]
 		    conf_dir = "$ENG_TMP/cni"
 		  [plugins."io.containerd.grpc.v1.cri".containerd]

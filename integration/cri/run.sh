@@ -95,32 +95,9 @@ eng_defer "rm -f $CNI_CACHE/$NET-*"
 
 # --------------------------------------------------------- containerd
 
-# Without CAP_SYS_RESOURCE (as on these machines) the sandbox's
-# oom_score_adj of -998 can not be written; containerd then keeps it at its own.
-restrict=false
-capeff=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
-(((0x$capeff >> 24) & 1)) || restrict=true
-
-cat >"$D/config.toml" <<-EOF
-	version = 2
-	root = "$D/root"
-	state = "$D/state"
-	[grpc]
-	  address = "$SOCK"
-	[ttrpc]
-	  address = "$SOCK.ttrpc"
-	[debug]
-	  address = "$D/debug.sock"
-	[metrics]
-	  address = ""
-	[plugins."io.containerd.internal.v1.opt"]
-	  path = "$D/opt"
-	[plugins."io.containerd.grpc.v1.cri"]
-	  sandbox_image = "$PAUSE_IMAGE"
-	  stream_server_address = "127.0.0.1"
-	  stream_server_port = "0"
-	  netns_mounts_under_state_dir = true
-	  restrict_oom_score_adj = $restrict
+{
+	eng_cri_config_head "$D" "$D/state" "$SOCK" "$PAUSE_IMAGE"
+	cat <<-EOF
 	  [plugins."io.containerd.grpc.v1.cri".containerd]
 	    snapshotter = "overlayfs"
 	    default_runtime_name = "$HANDLER"
@@ -134,7 +111,8 @@ cat >"$D/config.toml" <<-EOF
 	    bin_dir = "/usr/lib/cni"
 	    conf_dir = "$CNI_CONF"
 	    max_conf_num = 1
-EOF
+	EOF
+} >"$D/config.toml"
 
 # Its own mount namespace: no rootfs, /dev/shm or netns mount can outlive it.
 t0=$(date +%s.%N)

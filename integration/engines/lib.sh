@@ -50,6 +50,39 @@ eng_setup() {
 	eng_log "runtime $RUNTIME, work dir $ENG_TMP"
 }
 
+# eng_cri_config_head DIR STATE SOCK SANDBOX_IMAGE: the first part of a
+# containerd config.toml with the CRI plugin on (root DIR/root, state STATE,
+# stream server on loopback, network namespaces under the state dir); the
+# caller appends its cni and containerd tables. Without CAP_SYS_RESOURCE (as
+# on these machines) the sandbox's oom_score_adj of -998 cannot be written:
+# containerd is then told to keep it at its own.
+eng_cri_config_head() {
+	local restrict=false capeff
+	capeff=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
+	(((0x$capeff >> 24) & 1)) || restrict=true
+	cat <<-EOF
+		version = 2
+		root = "$1/root"
+		state = "$2"
+		[grpc]
+		  address = "$3"
+		[ttrpc]
+		  address = "$3.ttrpc"
+		[debug]
+		  address = "$1/debug.sock"
+		[metrics]
+		  address = ""
+		[plugins."io.containerd.internal.v1.opt"]
+		  path = "$1/opt"
+		[plugins."io.containerd.grpc.v1.cri"]
+		  sandbox_image = "$4"
+		  stream_server_address = "127.0.0.1"
+		  stream_server_port = "0"
+		  netns_mounts_under_state_dir = true
+		  restrict_oom_score_adj = $restrict
+	EOF
+}
+
 # eng_defer SNIPPET: run SNIPPET (with eval) at exit, newest first.
 eng_defer() { ENG_DEFERRED+=("$1"); }
 
