@@ -39,8 +39,11 @@ test: lint build
 
 # hull keeps the `hull` parent cgroup of the default path (as engines keep
 # theirs); after the suite, remove it where no container is left under it.
+# Also the empty plain directories (not cgroup mounts) that podman's mkdir -p
+# leaves on the cgroup tmpfs for v1 controllers this host does not mount.
 clean-cgroups:
     for d in /sys/fs/cgroup/*/hull /sys/fs/cgroup/hull; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null || true; done
+    for d in /sys/fs/cgroup/*/; do mountpoint -q "$d" || rmdir "$d" 2>/dev/null || true; done
 
 # Unit tests only (no root needed).
 unit:
