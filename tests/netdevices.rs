@@ -114,19 +114,6 @@ fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     false
 }
 
-#[track_caller]
-fn create_fails(c: &Container, needles: &[&str]) -> String {
-    let r = c.create();
-    assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(r.stderr.lines().count(), 1, "one line: {r:?}");
-    assert!(r.stderr.starts_with("hull: "), "{r:?}");
-    for n in needles {
-        assert!(r.stderr.contains(n), "{n:?} not in {r:?}");
-    }
-    c.assert_gone();
-    r.stderr
-}
-
 #[test]
 fn devices_move_in_renamed_or_not_with_addresses_mtu_and_mac_and_come_up() {
     let (one, two) = (Veth::new(), Veth::new());
@@ -216,7 +203,7 @@ fn a_missing_device_fails_in_one_line_and_nothing_moves() {
     let mut b = Bundle::busybox(&["true"]);
     b.config["linux"]["netDevices"] = json!({ &v.a: {}, &missing: {} });
     let c = Container::new(b);
-    let err = create_fails(&c, &["linux.netDevices", &missing]);
+    let err = c.create_fails(&["linux.netDevices", &missing]);
     assert!(err.contains("no such network device"), "{err}");
     let host = ip_ok(&["addr", "show", "dev", &v.a]);
     assert!(host.contains(&format!("inet {}/30", v.ipv4(2))), "the other device must stay as it was: {host}");
@@ -229,7 +216,7 @@ fn a_name_taken_in_the_container_fails_before_anything_moves() {
     let mut b = Bundle::busybox(&["true"]);
     b.config["linux"]["netDevices"] = json!({ &v.a: {"name": "lo"} });
     let c = Container::new(b);
-    create_fails(&c, &[&format!("linux.netDevices.{}", v.a), "\"lo\"", "already exists"]);
+    c.create_fails(&[&format!("linux.netDevices.{}", v.a), "\"lo\"", "already exists"]);
     let host = ip_ok(&["addr", "show", "dev", &v.a]);
     assert!(host.contains(&format!("inet {}/30", v.ipv4(2))), "{host}");
 }
@@ -240,14 +227,14 @@ fn net_devices_without_a_network_namespace_or_with_a_bad_name_are_refused() {
     let mut b = Bundle::busybox(&["true"]);
     b.namespaces(&["pid", "mount", "uts", "ipc"]);
     b.config["linux"]["netDevices"] = json!({ &v.a: {} });
-    create_fails(&Container::new(b), &["linux.netDevices", "network namespace"]);
+    Container::new(b).create_fails(&["linux.netDevices", "network namespace"]);
     let mut b = Bundle::busybox(&["true"]);
     join_netns(&mut b, &format!("/proc/{}/ns/net", std::process::id()));
     b.config["linux"]["netDevices"] = json!({ &v.a: {} });
-    create_fails(&Container::new(b), &["linux.netDevices", "host's"]);
+    Container::new(b).create_fails(&["linux.netDevices", "host's"]);
     let mut b = Bundle::busybox(&["true"]);
     b.config["linux"]["netDevices"] = json!({ &v.a: {"name": "a/b"} });
-    create_fails(&Container::new(b), &[&format!("linux.netDevices.{}.name", v.a)]);
+    Container::new(b).create_fails(&[&format!("linux.netDevices.{}.name", v.a)]);
     assert!(ip(&["link", "show", &v.a]).0, "still on the host");
 }
 

@@ -264,6 +264,21 @@ impl Container {
         self.hull(&["create", "--bundle", self.bundle.dir.to_str().unwrap(), "{id}"])
     }
 
+    /// `create` fails with exit 1 and one line starting `hull: ` that holds
+    /// every needle, and leaves nothing behind; returns the line.
+    #[track_caller]
+    pub fn create_fails(&self, needles: &[&str]) -> String {
+        let r = self.create();
+        assert_eq!(r.code, 1, "{r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "one line: {r:?}");
+        assert!(r.stderr.starts_with("hull: "), "{r:?}");
+        for n in needles {
+            assert!(r.stderr.contains(n), "{n:?} not in {r:?}");
+        }
+        self.assert_gone();
+        r.stderr
+    }
+
     pub fn state(&self) -> Value {
         let r = self.hull(&["state", "{id}"]).ok();
         serde_json::from_str(&r.stdout).expect("state JSON")
