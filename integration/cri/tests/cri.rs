@@ -28,15 +28,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use std::{env, fs};
 
-use hyper_util::rt::TokioIo;
+use hull_cri_test::connect;
 use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::security_profile::ProfileType;
 use k8s_cri::v1::*;
 use serde_json::Value;
-use tokio::net::UnixStream;
-use tonic::transport::{Channel, Endpoint, Uri};
-use tower::service_fn;
+use tonic::transport::Channel;
 
 const MIB: i64 = 1024 * 1024;
 /// A limit for every gRPC call (a hung runtime must not hang the test).
@@ -134,19 +132,6 @@ async fn call<T>(fut: impl Future<Output = Result<tonic::Response<T>, tonic::Sta
         Ok(Err(s)) => Err(format!("{:?}: {}", s.code(), s.message())),
         Ok(Ok(r)) => Ok(r.into_inner()),
     }
-}
-
-async fn connect(sock: &str) -> Result<Channel, String> {
-    let sock = sock.to_string();
-    // The URI is required by tonic but unused: every connection is the socket.
-    Endpoint::try_from("http://[::]:50051")
-        .map_err(|e| e.to_string())?
-        .connect_with_connector(service_fn(move |_: Uri| {
-            let sock = sock.clone();
-            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(sock).await?)) }
-        }))
-        .await
-        .map_err(|e| format!("connect {e:?}"))
 }
 
 struct Cri {

@@ -36,13 +36,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hyper_util::rt::TokioIo;
+use hull_cri_test::connect;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
 use serde_json::{json, Value};
-use tokio::net::UnixStream;
-use tonic::transport::{Channel, Endpoint, Uri};
-use tower::service_fn;
+use tonic::transport::Channel;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const USAGE: &str = "usage: cri-ctl version|runp|inspectp POD|create POD NAME MEMORY QUOTA CMD...|start ID|\
@@ -58,18 +56,6 @@ async fn call<T>(
         Ok(Err(s)) => Err(format!("{what}: {:?}: {}", s.code(), s.message())),
         Ok(Ok(r)) => Ok(r.into_inner()),
     }
-}
-
-async fn connect(sock: String) -> Result<Channel, String> {
-    // The URI is required by tonic but unused: every connection is the socket.
-    Endpoint::try_from("http://[::]:50051")
-        .map_err(|e| e.to_string())?
-        .connect_with_connector(service_fn(move |_: Uri| {
-            let sock = sock.clone();
-            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(sock).await?)) }
-        }))
-        .await
-        .map_err(|e| format!("connect: {e:?}"))
 }
 
 fn var(name: &str) -> Result<String, String> {
@@ -127,7 +113,7 @@ fn status_json(state: i32, info: &HashMap<String, String>) -> Value {
 
 async fn run(args: &[String]) -> Result<u8, String> {
     let sock = env::var("CRI_SOCK").unwrap_or_else(|_| "/run/containerd/containerd.sock".to_string());
-    let mut rt = RuntimeServiceClient::new(connect(sock).await?);
+    let mut rt = RuntimeServiceClient::new(connect(&sock).await?);
     let arg = |i: usize| args.get(i).cloned().ok_or_else(|| USAGE.to_string());
     match args.first().map(String::as_str) {
         Some("version") => {
