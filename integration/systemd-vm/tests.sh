@@ -109,6 +109,21 @@ LIMITS='{"memory": {"limit": 67108864, "swap": 67108864}, "pids": {"limit": 64},
 	"cpu": {"quota": 50000, "period": 100000}}'
 UPDATE=(--memory 134217728 --memory-swap 134217728 --pids-limit 100 --cpu-quota 25000 --cpu-period 100000)
 
+# limits_are WHAT DIR UNIT MEMORY PIDS QUOTA QUOTA_PER_SEC: memory.max,
+# pids.max and cpu.max (period 100 ms) of cgroup DIR, and the same three as
+# properties of the systemd unit UNIT when one is named.
+limits_are() {
+	local what=$1 dir=$2 unit=$3
+	same "$what: memory.max" "$4" "$(cat "$dir/memory.max" 2>&1)"
+	same "$what: pids.max" "$5" "$(cat "$dir/pids.max" 2>&1)"
+	same "$what: cpu.max" "$6 100000" "$(cat "$dir/cpu.max" 2>&1)"
+	if [ -n "$unit" ]; then
+		same "$what: $unit MemoryMax" "$4" "$(prop "$unit" MemoryMax)"
+		same "$what: $unit TasksMax" "$5" "$(prop "$unit" TasksMax)"
+		same "$what: $unit CPUQuotaPerSecUSec" "$7" "$(prop "$unit" CPUQuotaPerSecUSec)"
+	fi
+}
+
 # cgroup_checks WHAT ID DIR [UNIT]: the checks both cgroup drivers share, on
 # the running container ID whose cgroup must be $CG/DIR (and, for the
 # systemd driver, the scope UNIT): limits, exec, ps, pause/resume, update,
@@ -118,15 +133,8 @@ cgroup_checks() {
 	local what=$1 id=$2 dir=$CG/$3 unit=${4:-} pid epid got
 	pid=$(pid_of "$id")
 	same "$what: the init (pid $pid) is in $3" "/$3" "$(cgroup_of "$pid")"
-	same "$what: memory.max" 67108864 "$(cat "$dir/memory.max" 2>&1)"
 	same "$what: memory.swap.max" 0 "$(cat "$dir/memory.swap.max" 2>&1)"
-	same "$what: pids.max" 64 "$(cat "$dir/pids.max" 2>&1)"
-	same "$what: cpu.max" "50000 100000" "$(cat "$dir/cpu.max" 2>&1)"
-	if [ -n "$unit" ]; then
-		same "$what: $unit MemoryMax" 67108864 "$(prop "$unit" MemoryMax)"
-		same "$what: $unit TasksMax" 64 "$(prop "$unit" TasksMax)"
-		same "$what: $unit CPUQuotaPerSecUSec" 500ms "$(prop "$unit" CPUQuotaPerSecUSec)"
-	fi
+	limits_are "$what" "$dir" "$unit" 67108864 64 50000 500ms
 
 	# exec joins the container's cgroup
 	rm -f "$W/exec.pid"
@@ -150,14 +158,7 @@ cgroup_checks() {
 	got=$(rt "${SD[@]}" update "${UPDATE[@]}" "$id" 2>&1)
 	check "$what: update ${UPDATE[*]}${got:+: $got}" test -z "$got"
 	[ -z "$unit" ] || systemctl daemon-reload
-	same "$what: update: memory.max" 134217728 "$(cat "$dir/memory.max" 2>&1)"
-	same "$what: update: pids.max" 100 "$(cat "$dir/pids.max" 2>&1)"
-	same "$what: update: cpu.max" "25000 100000" "$(cat "$dir/cpu.max" 2>&1)"
-	if [ -n "$unit" ]; then
-		same "$what: update: $unit MemoryMax" 134217728 "$(prop "$unit" MemoryMax)"
-		same "$what: update: $unit TasksMax" 100 "$(prop "$unit" TasksMax)"
-		same "$what: update: $unit CPUQuotaPerSecUSec" 250ms "$(prop "$unit" CPUQuotaPerSecUSec)"
-	fi
+	limits_are "$what: update" "$dir" "$unit" 134217728 100 25000 250ms
 
 	# An exec'd process that outgrows the memory limit is OOM-killed (the init
 	# lives on), and events reports it.
