@@ -12,6 +12,8 @@
 set -uo pipefail
 
 ENG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=oci-layout.sh
+source "$ENG_REPO/integration/engines/oci-layout.sh"
 ENG_PASSED=0
 ENG_FAILED=0
 ENG_DEFERRED=()      # shell snippets run in reverse order at exit
@@ -159,35 +161,12 @@ eng_rootfs_tar() {
 	tar -C "$dir" -cf "$1" . || eng_fatal "could not tar the rootfs"
 }
 
-# eng_ctr_image NAME ROOTFS_DIR CONFIG: an OCI image layout made by hand
-# (the uncompressed rootfs tarball is the one layer, so its digest is also its
-# diff_id; a config, a manifest and an index naming the image), imported with
-# "${CTR[@]}" (the caller's ctr with address and namespace). CONFIG is the
-# image config's "config" object.
+# eng_ctr_image NAME ROOTFS_DIR CONFIG: the image made by oci_layout_tar
+# (oci-layout.sh), imported with "${CTR[@]}" (the caller's ctr with address
+# and namespace).
 eng_ctr_image() {
-	local name=$1 rootfs=$2 config=$3 dir=$ENG_TMP/image-${1##*/}
-	local blobs=$dir/blobs/sha256
-	mkdir -p "$blobs"
-	add_blob() {
-		local digest size
-		digest=$(sha256sum "$1" | cut -d' ' -f1)
-		size=$(stat -c %s "$1")
-		mv "$1" "$blobs/$digest"
-		echo "$digest $size"
-	}
-	local layer cfg manifest
-	tar -C "$rootfs" -cf "$dir/layer.tar" . || eng_fatal "tar $rootfs"
-	read -r -a layer < <(add_blob "$dir/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$config" "${layer[0]}" >"$dir/config.json"
-	read -r -a cfg < <(add_blob "$dir/config.json")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-		"${cfg[0]}" "${cfg[1]}" "${layer[0]}" "${layer[1]}" >"$dir/manifest.json"
-	read -r -a manifest < <(add_blob "$dir/manifest.json")
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-		"${manifest[0]}" "${manifest[1]}" "$name" >"$dir/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
-	tar -C "$dir" -cf "$dir.tar" . || eng_fatal "could not tar the layout of $name"
+	local name=$1 dir=$ENG_TMP/image-${1##*/}
+	oci_layout_tar "$name" "$2" "$3" "$dir" || eng_fatal "could not make the image layout of $name from $2"
 	eng_run "${CTR[@]}" image import "$dir.tar"
 	[ "$RC" = 0 ] || eng_fatal "ctr image import $name: $(eng_why)"
 }

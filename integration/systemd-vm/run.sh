@@ -71,7 +71,7 @@ trap 'exit 130' INT TERM
 # --- the payload disk --------------------------------------------------------
 p=$run/payload
 mkdir -p "$p/conf"
-cp "$here/guest.sh" "$here/tests.sh" "$p/"
+cp "$here/guest.sh" "$here/tests.sh" integration/engines/oci-layout.sh "$p/"
 # The containers' busybox root, made here: in the guest its ~400 applet
 # links would cost a process each, 20 s under TCG.
 scripts/deps.sh

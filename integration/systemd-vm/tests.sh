@@ -16,6 +16,9 @@ ROOT=/run/hullvm # the runtime's --root for the bundles run by hand
 CG=/sys/fs/cgroup
 passed=0
 failed=0
+# oci_layout_tar (integration/engines/oci-layout.sh, shipped beside this file)
+# shellcheck source=../engines/oci-layout.sh
+source "$(dirname "${BASH_SOURCE[0]}")/oci-layout.sh"
 
 # (engines' 64-digit ids are shown as their first 12 digits)
 pass() {
@@ -355,27 +358,11 @@ exec_joins() {
 # oci_image NAMESPACE NAME ROOTFS_DIR CONFIG: an OCI image layout made by
 # hand (the uncompressed rootfs tarball is the one layer), imported with ctr.
 oci_image() {
-	local ns=$1 name=$2 dir=$W/image-$1-${2##*/} d s l c m
-	local blobs=$dir/blobs/sha256
-	mkdir -p "$blobs"
-	blob() { # FILE: moved into blobs/, prints "digest size"
-		d=$(sha256sum "$1" | cut -d' ' -f1)
-		s=$(stat -c %s "$1")
-		mv "$1" "$blobs/$d"
-		echo "$d $s"
+	local ns=$1 name=$2 dir=$W/image-$1-${2##*/}
+	oci_layout_tar "$name" "$3" "$4" "$dir" || {
+		fail "image layout of $name from $3"
+		return
 	}
-	tar -C "$3" -cf "$dir/layer.tar" .
-	read -r -a l < <(blob "$dir/layer.tar")
-	printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$4" "${l[0]}" >"$dir/config.json"
-	read -r -a c < <(blob "$dir/config.json")
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-		"${c[0]}" "${c[1]}" "${l[0]}" "${l[1]}" >"$dir/manifest.json"
-	read -r -a m < <(blob "$dir/manifest.json")
-	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"latest"}}]}' \
-		"${m[0]}" "${m[1]}" "$name" >"$dir/index.json"
-	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
-	tar -C "$dir" -cf "$dir.tar" .
 	e ctr -n "$ns" image import "$dir.tar"
 	[ "$RC" = 0 ] || echo "    ctr image import $name: $(why)"
 }
